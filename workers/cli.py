@@ -1,0 +1,98 @@
+"""`pullpolicy`: check and fix manifests locally, validate configuration, print the schema.
+
+Exit codes: 0 clean, 1 findings (check) or changes made / still needed (fix) or an invalid
+config (validate-config), 2 usage or configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from workers import __version__
+from workers.commands.check import run_check
+from workers.commands.fix import run_fix
+from workers.commands.inputs import UsageError
+from workers.config import CONFIG_FILENAME, schema_json
+from workers.config_loading import ConfigError, parse_config
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pullpolicy",
+        description="Keep Kubernetes manifests at imagePullPolicy: Always.",
+    )
+    parser.add_argument("--version", action="version", version=f"pullpolicy {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="report containers lacking imagePullPolicy: Always")
+    _add_scan_arguments(check)
+    check.add_argument("--format", choices=FORMATS, default="text", help="output format")
+
+    fix = commands.add_parser("fix", help="set imagePullPolicy: Always in place, byte-minimally")
+    _add_scan_arguments(fix)
+    fix.add_argument("--diff", action="store_true", help="print a unified diff of each change")
+    fix.add_argument("--dry-run", action="store_true", help="write nothing")
+    fix.add_argument("--stdout", action="store_true", help="print the fixed file (one file only)")
+
+    validate = commands.add_parser("validate-config", help=f"validate {CONFIG_FILENAME} files")
+    validate.add_argument("files", nargs="*", type=Path, metavar="FILE")
+
+    commands.add_parser("schema", help=f"print the JSON Schema of {CONFIG_FILENAME}")
+    return parser
+
+
+def _add_scan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"configuration file (default: {CONFIG_FILENAME} at the root of each scanned tree)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return run_check(args.paths or [Path()], args.config, args.format)
+        if args.command == "fix":
+            return run_fix(
+                args.paths or [Path()],
+                args.config,
+                diff=args.diff,
+                dry_run=args.dry_run,
+                to_stdout=args.stdout,
+            )
+        if args.command == "validate-config":
+            return _validate(args.files or [Path(CONFIG_FILENAME)])
+        sys.stdout.write(schema_json())
+        return 0
+    except UsageError as error:
+        print(f"pullpolicy: {error}", file=sys.stderr)
+        return 2
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+def _validate(files: Sequence[Path]) -> int:
+    status = 0
+    for file in files:
+        try:
+            parse_config(file.read_bytes(), source=str(file))
+        except OSError as error:
+            print(f"pullpolicy: {file}: {error.strerror}", file=sys.stderr)
+            return 2
+        except ConfigError as error:
+            print(error, file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The semantic guard: old and new text, read by an independent parser, may differ only by
+`imagePullPolicy: Always` where we meant to put it.
+
+The locator is libyaml; the guard reads with ruamel.yaml's pure-Python safe loader (a separate
+implementation), falling back to PyYAML's pure-Python loader for the rare input ruamel rejects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError as RuamelError
+
+from workers.core.detect import ALWAYS, POLICY_KEY
+from workers.core.workloads import Path
+
+# A tab before a comment is valid YAML (kubectl accepts it) that both pure-Python parsers
+# reject; it is whitespace either way, so the guard reads it as a space.
+TAB_BEFORE_COMMENT = re.compile(r"\t(?=[ \t]*#)")
+MAX_COMPARISONS = 2_000_000
+
+Located = tuple[int, Path]  # (document index, path within the document)
+
+
+class GuardFailure(Exception):
+    """The patched text does not mean what we intended; the message says what differs."""
+
+
+def check(
+    old: str,
+    new: str,
+    *,
+    containers: Iterable[Located],
+    edited: Iterable[Located],
+    json_file: bool,
+) -> None:
+    """Raise GuardFailure unless `new` equals `old` plus `imagePullPolicy: Always` on exactly
+    the `containers` (and at `edited`: scalars or mappings written elsewhere and reached
+    through anchors or merge keys)."""
+    before, after = _load_pair(old, new)
+    if json_file:
+        _check_json(old, new)
+    containers = set(containers)
+    allowed = {(doc, (*path, POLICY_KEY)) for doc, path in containers}
+    allowed.update(edited)
+    allowed.update((doc, (*path, POLICY_KEY)) for doc, path in edited)
+    if len(before) != len(after):
+        raise GuardFailure("the number of documents changed")
+    for index, (old_doc, new_doc) in enumerate(zip(before, after, strict=True)):
+        for path, new_value in _differences(old_doc, new_doc):
+            if (index, path) not in allowed or new_value != ALWAYS:
+                raise GuardFailure(f"unexpected change at document {index}, {_show(path)}")
+    for doc, path in containers:
+        if _at(after[doc], (*path, POLICY_KEY)) != ALWAYS:
+            raise GuardFailure(f"document {doc}, {_show(path)} is not Always after the fix")
+
+
+def _load_pair(old: str, new: str) -> tuple[list[Any], list[Any]]:
+    loaders: list[Callable[[str], list[Any]]] = [_ruamel_load, _pyyaml_pure_load]
+    for load in loaders:
+        try:
+            before = load(old)
+        except (RuamelError, yaml.YAMLError, ValueError, RecursionError):
+            continue
+        try:
+            return before, load(new)
+        except (RuamelError, yaml.YAMLError, ValueError, RecursionError) as error:
+            raise GuardFailure(f"the patched text does not parse: {error}") from None
+    raise GuardFailure("the guard's parser cannot read the original file")
+
+
+def _ruamel_load(text: str) -> list[Any]:
+    return list(YAML(typ="safe", pure=True).load_all(TAB_BEFORE_COMMENT.sub(" ", text)))
+
+
+def _pyyaml_pure_load(text: str) -> list[Any]:
+    return list(yaml.load_all(TAB_BEFORE_COMMENT.sub(" ", text), Loader=yaml.SafeLoader))
+
+
+def _check_json(old: str, new: str) -> None:
+    try:
+        json.loads(old)
+    except ValueError:
+        return  # not strict JSON to begin with (YAML in a .json file, JSON lines)
+    try:
+        json.loads(new)
+    except ValueError as error:
+        raise GuardFailure(f"the patched file is no longer valid JSON: {error}") from None
+
+
+def _differences(old: Any, new: Any) -> list[tuple[Path, Any]]:
+    """Paths where `new` differs from `old`, with the new value there (None when removed)."""
+    found: list[tuple[Path, Any]] = []
+    compared: set[tuple[int, int]] = set()
+    stack: list[tuple[Path, Any, Any]] = [((), old, new)]
+    while stack:
+        path, a, b = stack.pop()
+        pair = (id(a), id(b))
+        if pair in compared:
+            continue  # shared through an alias: compared once
+        compared.add(pair)
+        if len(compared) > MAX_COMPARISONS:
+            raise GuardFailure("document too large to compare")
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in a.keys() | b.keys():
+                child: Path = (*path, key)
+                if key not in b:
+                    found.append((child, None))
+                elif key not in a:
+                    found.append((child, b[key]))
+                else:
+                    stack.append((child, a[key], b[key]))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            stack.extend(((*path, i), x, y) for i, (x, y) in enumerate(zip(a, b, strict=True)))
+        elif type(a) is not type(b) or (a != b and not (a != a and b != b)):  # NaN == NaN
+            found.append((path, b))
+    return found
+
+
+def _at(document: Any, path: Path) -> Any:
+    node = document
+    for part in path:
+        if isinstance(node, dict):
+            if part not in node:
+                return None
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _show(path: Path) -> str:
+    return "/".join(str(part) for part in path) or "the document root"

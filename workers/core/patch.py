@@ -1,0 +1,147 @@
+"""Byte-minimal edits: splice `imagePullPolicy: Always` into the original text (FIDELITY.md).
+
+Nothing is re-serialised: every edit replaces one value token or inserts one line (or one
+flow entry) at an offset the parser located.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from workers.core.detect import ALWAYS, POLICY_KEY, Target
+from workers.core.yamldoc import MERGE_TAG
+
+PROPERTIES = re.compile(r"(?:[&!]\S*\s+)*")  # anchors and tags before a scalar
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+
+
+class Unfixable(Exception):
+    """This container cannot be patched without guessing; the message says why."""
+
+
+def line_ending(body: str) -> str:
+    first = body.find("\n")
+    return "\r\n" if first > 0 and body[first - 1] == "\r" else "\n"
+
+
+def is_json(path: str, body: str) -> bool:
+    return path.lower().endswith(".json") or body.lstrip().startswith(("{", "["))
+
+
+def edit_for(target: Target, body: str, *, json_style: bool, eol: str) -> Edit:
+    if target.policy is not None:
+        return replace_value(target.policy.value, body)
+    if target.image is None:
+        raise Unfixable("container has no image")
+    key: Node
+    value: Node
+    if target.image.owner is target.container:
+        key, value = target.image.key, target.image.value
+    else:  # image inherited through `<<`: add our key next to the merge key of this container
+        key, value = _merge_entry(target.container)
+    if target.container.flow_style:
+        return _insert_flow(target.container, key, value, body, json_style=json_style, eol=eol)
+    return _insert_line(key, value, body, eol=eol, json_style=json_style)
+
+
+def apply(body: str, edits: Iterable[Edit]) -> str:
+    unique = sorted(set(edits))
+    for before, after in itertools.pairwise(unique):
+        if after.start < before.end or (after.start == before.start):
+            raise Unfixable("overlapping edits")
+    parts: list[str] = []
+    cursor = 0
+    for edit in unique:
+        parts.append(body[cursor : edit.start])
+        parts.append(edit.text)
+        cursor = edit.end
+    parts.append(body[cursor:])
+    return "".join(parts)
+
+
+def replace_value(node: Node, body: str) -> Edit:
+    if not isinstance(node, ScalarNode):
+        raise Unfixable(f"{POLICY_KEY} is not a scalar")
+    if node.style in ("|", ">"):
+        raise Unfixable(f"{POLICY_KEY} is a block scalar")
+    start, end = node.start_mark.index, node.end_mark.index
+    properties = PROPERTIES.match(body, start, end)
+    token_start = properties.end() if properties else start
+    if token_start >= end:  # empty value: `imagePullPolicy:` (possibly after an anchor)
+        gap = "" if body[token_start - 1 : token_start].isspace() else " "
+        return Edit(token_start, token_start, gap + ALWAYS)
+    quote = node.style if node.style in ("'", '"') else ""
+    return Edit(token_start, end, f"{quote}{ALWAYS}{quote}")
+
+
+def _merge_entry(container: MappingNode) -> tuple[Node, Node]:
+    for key, value in container.value:
+        if isinstance(key, ScalarNode) and key.tag == MERGE_TAG:
+            return key, value
+    raise Unfixable("image is inherited but no merge key found")
+
+
+def _content_end(node: Node, body: str) -> int:
+    # Block scalars' end marks sit after their trailing line breaks.
+    end = node.end_mark.index
+    while end > node.start_mark.index and body[end - 1] in "\r\n":
+        end -= 1
+    return end
+
+
+def _insert_line(key: Node, value: Node, body: str, *, eol: str, json_style: bool) -> Edit:
+    line_end = body.find("\n", _content_end(value, body))
+    if line_end < 0:
+        line_end = len(body)  # last line without a final newline: the output keeps none either
+    elif line_end > 0 and body[line_end - 1] == "\r":
+        line_end -= 1
+    indent = " " * key.start_mark.column
+    entry = f'"{POLICY_KEY}": "{ALWAYS}"' if json_style else f"{POLICY_KEY}: {ALWAYS}"
+    return Edit(line_end, line_end, f"{eol}{indent}{entry}")
+
+
+def _insert_flow(
+    container: MappingNode, key: Node, value: Node, body: str, *, json_style: bool, eol: str
+) -> Edit:
+    end = _content_end(value, body)
+    if not json_style or container.start_mark.line == container.end_mark.line:
+        entry = f'"{POLICY_KEY}": "{ALWAYS}"' if json_style else f"{POLICY_KEY}: {ALWAYS}"
+        return Edit(end, end, f", {entry}")
+    # Multi-line JSON: the new member goes on its own line, commas kept valid.
+    after = end
+    while after < len(body) and body[after] in " \t":
+        after += 1
+    indent = " " * key.start_mark.column
+    member = f'"{POLICY_KEY}": "{ALWAYS}"'
+    if after < len(body) and body[after] == ",":
+        return Edit(after + 1, after + 1, f"{eol}{indent}{member},")
+    if after < len(body) and body[after] in "\r\n":
+        return Edit(end, end, f",{eol}{indent}{member}")
+    return Edit(end, end, f", {member}")
+
+
+def edits_for(
+    targets: Sequence[Target], body: str, *, path: str
+) -> tuple[list[Edit], list[tuple[Target, str]]]:
+    """Edits for every target that can be fixed, and the ones that cannot with the reason."""
+    json_style = is_json(path, body)
+    eol = line_ending(body)
+    edits: list[Edit] = []
+    failed: list[tuple[Target, str]] = []
+    for target in targets:
+        try:
+            edits.append(edit_for(target, body, json_style=json_style, eol=eol))
+        except Unfixable as error:
+            failed.append((target, str(error)))
+    return edits, failed

@@ -1,0 +1,155 @@
+"""A whole tree: which files to read, in which role, and the reports for each.
+
+Still pure: the caller lists the paths and hands in a `read` function, so the same code serves
+a local checkout (CLI) and a forge's API (workers).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from workers.config import Config, Paths
+from workers.core.findings import FileReport
+from workers.core.helm import ValueRef, check_values, value_refs
+from workers.core.manifest import check_manifest
+from workers.core.yamldoc import Unparseable, decode
+
+CHART_FILE = "Chart.yaml"
+VALUES_FILE = "values.yaml"
+TEMPLATE_DIR = "templates"
+
+
+class ReadError(Exception):
+    """Raised by a `read` function for a file it refuses to read (symlink, too large, ...)."""
+
+
+@dataclass(frozen=True)
+class Chart:
+    root: str  # "" for a chart at the repository root
+    templates: tuple[str, ...]
+    values: str | None
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.root) or "."
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    manifests: tuple[str, ...]
+    charts: tuple[Chart, ...] = field(default=())
+
+    @property
+    def size(self) -> int:
+        return len(self.manifests) + len(self.charts)
+
+
+def plan_scan(paths: Iterable[str], config: Config) -> ScanPlan:
+    """Sort repository paths (POSIX, relative) into manifests and Helm charts."""
+    all_paths = sorted(set(paths))
+    roots = {posixpath.dirname(p) for p in all_paths if posixpath.basename(p) == CHART_FILE}
+    manifests: list[str] = []
+    templates: dict[str, list[str]] = {root: [] for root in roots}
+    values: dict[str, str] = {}
+    for path in all_paths:
+        chart = _chart_of(path, roots)
+        if chart is not None and _under(path, _join(chart, TEMPLATE_DIR)):
+            templates[chart].append(path)  # Go templates: never parsed as manifests
+            continue
+        if not included(path, config.paths):
+            continue
+        if chart is not None and path == _join(chart, VALUES_FILE):
+            values[chart] = path
+            continue
+        manifests.append(path)
+    charts = tuple(
+        Chart(root, tuple(templates[root]), values.get(root))
+        for root in sorted(roots)
+        if config.rules.helm_values
+    )
+    return ScanPlan(tuple(manifests), charts)
+
+
+def scan(
+    plan: ScanPlan, read: Callable[[str], bytes], config: Config, *, fix: bool = False
+) -> Iterator[FileReport]:
+    """One report per manifest and per chart values file, in plan order."""
+    for path in plan.manifests:
+        try:
+            data = read(path)
+        except ReadError as error:
+            yield FileReport(path, skipped=str(error))
+            continue
+        yield check_manifest(path, data, config, fix=fix)
+    for chart in plan.charts:
+        report = _scan_chart(chart, read, fix=fix)
+        if report is not None:
+            yield report
+
+
+def _scan_chart(chart: Chart, read: Callable[[str], bytes], *, fix: bool) -> FileReport | None:
+    refs: list[ValueRef] = []
+    for template in chart.templates:
+        try:
+            refs.extend(value_refs(decode(read(template))))
+        except (ReadError, Unparseable):
+            continue  # a template we cannot read feeds nothing we could fix
+    if not refs or chart.values is None:
+        return None
+    try:
+        data = read(chart.values)
+    except ReadError as error:
+        return FileReport(chart.values, skipped=str(error))
+    return check_values(chart.name, chart.values, data, refs, fix=fix)
+
+
+def included(path: str, paths: Paths) -> bool:
+    return any(_glob(p).match(path) for p in paths.include) and not any(
+        _glob(p).match(path) for p in paths.exclude
+    )
+
+
+@lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """Gitignore-like globs: `*` stays within a directory, `**/` spans any number of them."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _chart_of(path: str, roots: set[str]) -> str | None:
+    directory = posixpath.dirname(path)
+    while True:
+        if directory in roots:
+            return directory
+        if not directory:
+            return None
+        directory = posixpath.dirname(directory)
+
+
+def _join(root: str, name: str) -> str:
+    return posixpath.join(root, name) if root else name
+
+
+def _under(path: str, directory: str) -> bool:
+    return path.startswith(directory + "/")

@@ -1,0 +1,213 @@
+"""The one small interface every forge adapter implements, over normalised types.
+
+Nothing outside `workers.forge` sees PyGithub or python-gitlab objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    """A repository on a forge: `owner/name` on GitHub, the full project path on GitLab."""
+
+    forge: str  # "github" | "gitlab"
+    full_name: str
+    installation_id: int | None = None  # GitHub App installation; None for token auth
+
+    def __str__(self) -> str:
+        return f"{self.forge}:{self.full_name}"
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    path: str
+    sha: str  # blob sha: results can be cached by it
+    size: int | None
+    mode: str  # "100644", "100755", "120000" (symlink), ...
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.mode == "120000"
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """New content for one path; `content=None` deletes the path."""
+
+    path: str
+    content: bytes | None
+
+
+class ChangeRequestState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    MERGED = "merged"
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    """A GitHub pull request or a GitLab merge request."""
+
+    number: int  # PR number / MR iid
+    url: str
+    state: ChangeRequestState
+    title: str
+    body: str
+    source_branch: str
+    target_branch: str
+    head_sha: str | None
+    draft: bool = False
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChangeRequestDraft:
+    title: str
+    body: str
+    source_branch: str
+    target_branch: str
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    draft: bool = False
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    message: str
+
+
+class CheckConclusion(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    NEUTRAL = "neutral"
+
+
+@dataclass(frozen=True)
+class Annotation:
+    path: str
+    line: int
+    message: str
+    level: str = "warning"  # "notice" | "warning" | "failure"
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """A result reported on a commit: a check run on GitHub, a commit status on GitLab."""
+
+    name: str
+    sha: str
+    conclusion: CheckConclusion
+    title: str
+    summary: str
+    annotations: Sequence[Annotation] = field(default=())
+
+
+class ForgeError(Exception):
+    """Base of every error an adapter raises; messages never contain tokens."""
+
+
+class NotFound(ForgeError):
+    pass
+
+
+class Conflict(ForgeError):
+    """The ref moved underneath us, the branch exists, a duplicate change request, ..."""
+
+
+class PermissionDenied(ForgeError):
+    pass
+
+
+class RateLimited(ForgeError):
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class Transient(ForgeError):
+    """5xx, timeouts, connection resets: safe to retry later."""
+
+
+class Forge(Protocol):
+    """What the workers need from a forge, and nothing more."""
+
+    name: str  # "github" | "gitlab"
+    api_calls: int  # requests made by this instance, for cost accounting
+
+    def default_branch(self, repo: RepoRef) -> tuple[str, str]:
+        """(branch name, head sha) of the default branch."""
+        ...
+
+    def list_files(self, repo: RepoRef, sha: str) -> list[TreeEntry]:
+        """Every blob in the tree at `sha`, recursively."""
+        ...
+
+    def read_file(self, repo: RepoRef, path: str, sha: str) -> bytes: ...
+
+    def branch_head(self, repo: RepoRef, branch: str) -> str | None:
+        """Head sha of `branch`, or None when it does not exist."""
+        ...
+
+    def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
+        """Commits on `branch` that are not on `base_sha`, newest first."""
+        ...
+
+    def commit_files(
+        self,
+        repo: RepoRef,
+        branch: str,
+        base_sha: str,
+        changes: Sequence[FileChange],
+        message: str,
+        *,
+        expected_head: str | None,
+    ) -> str:
+        """Write one commit (base_sha + changes) to `branch` and return its sha.
+
+        `expected_head=None` creates the branch (Conflict if it exists); otherwise the branch is
+        force-moved only if it still points at `expected_head` (Conflict if it moved).
+        """
+        ...
+
+    def find_change_requests(
+        self, repo: RepoRef, source_branch: str, states: Sequence[ChangeRequestState]
+    ) -> list[ChangeRequest]: ...
+
+    def create_change_request(self, repo: RepoRef, draft: ChangeRequestDraft) -> ChangeRequest: ...
+
+    def update_change_request(
+        self,
+        repo: RepoRef,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> ChangeRequest: ...
+
+    def close_change_request(
+        self, repo: RepoRef, number: int, comment: str | None = None
+    ) -> None: ...
+
+    def comment(self, repo: RepoRef, number: int, body: str) -> None: ...
+
+    def delete_branch(self, repo: RepoRef, branch: str) -> None: ...
+
+    def report(self, repo: RepoRef, report: CheckReport) -> None: ...
+
+    @property
+    def body_limit(self) -> int:
+        """Longest change-request body the forge accepts, in characters."""
+        ...
