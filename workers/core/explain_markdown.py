@@ -54,9 +54,9 @@ MORE_ROWS = "… and {count} more in this file"
 MORE_ITEMS = "- … and {count} more"
 MORE_FILES = "- … and {count} more files"
 HELM_NOTE = (
-    "**Helm charts:** the `values.yaml` keys above feed `imagePullPolicy` in the chart's"
-    " templates. The fix changes the default value; the templates stay as they are, and"
-    " values passed at install time still win."
+    "**Helm charts:** in a chart's `values.yaml`, the fix sets the keys that feed"
+    " `imagePullPolicy` in the chart's templates. The templates stay as they are, and values"
+    " given at install time still override these defaults."
 )
 WHY_ALWAYS = """### Why `Always`
 
@@ -124,7 +124,8 @@ def code_span(text: str, *, in_table: bool = False, max_chars: int = VALUE_MAX_C
         text = text.replace("|", "\\|")  # GFM splits cells before parsing code spans
     fence = "`" * (max(map(len, _BACKTICK_RUN.findall(text)), default=0) + 1)
     # A leading/trailing backtick would merge with the fence; a space on both sides is stripped.
-    padded = text[0] == "`" or text[-1] == "`" or (text[0] == text[-1] == " " and text.strip())
+    spaced = text[0] == text[-1] == " " and bool(text.strip())
+    padded = text[0] == "`" or text[-1] == "`" or spaced
     pad = " " if padded else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 

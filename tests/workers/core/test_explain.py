@@ -423,17 +423,20 @@ def test_collapse_folds_tables_then_cuts_rows_then_lists_files() -> None:
     rows_cut = collapsed(len(folded) - 1)
     assert explain_markdown.MORE_ROWS.format(count=40) in rows_cut  # first 20
 
-    files_only = collapsed(4500)
+    files_only = collapsed(5500)
     assert "| Line |" not in files_only
     assert "- `deploy/big.yaml` — 60 changes" in files_only
     assert "- `deploy/kind.yaml` — 1 change (1 `Never`)" in files_only
+    assert explain_markdown.WHY_ALWAYS in files_only
     assert_golden("body_files_only.md", files_only)
 
 
 def test_smallest_bodies_drop_prose_then_everything_but_the_marker() -> None:
     marker = render_marker(VERSION, (f.fingerprint for f in collapse_findings()))
-    bare = collapsed(len(marker) + 900)
+    bare = collapsed(3000)
+    assert len(marker) < 2000
     assert explain_markdown.WHY_ALWAYS not in bare
+    assert "- `deploy/big.yaml` — 60 changes" in bare
     assert bare.startswith(explain_markdown.HEADING)
     assert explain_markdown.DECLINE_NOTE in bare
     assert collapsed(len(marker)) == marker
