@@ -162,9 +162,10 @@ def _comment_ignored(lines: list[str], container: Node, image_key: Node) -> bool
     own_lines = {start, image_key.start_mark.line}
     if any(number < len(lines) and line_ignored(lines[number]) for number in own_lines):
         return True
-    # The line above counts only as a comment of its own, not as another container's last line.
+    # The line above counts when it holds only a comment (or only this item's `-` and a
+    # comment), never when it is another container's last line.
     above = lines[start - 1].lstrip() if 0 < start <= len(lines) else ""
-    return above.startswith("#") and line_ignored(above)
+    return above.lstrip("- ").startswith("#") and line_ignored(above)
 
 
 def _path_text(path: Path) -> str:

@@ -258,7 +258,7 @@ metadata: {name: p}
 spec:
   containers:
   - {name: never, image: a:1, imagePullPolicy: Never}
-  - {name: digest, image: "b@sha256:0000000000000000000000000000000000000000000000000000000000000000"}
+  - {name: digest, image: "b@sha256:00000000000000000000000000000000000000000000000000000000000"}
   - {name: latest, image: c}
   initContainers:
   - {name: init, image: d:1}
