@@ -24,6 +24,7 @@ class LocalTree:
     def __init__(self, root: Path, max_bytes: int = MAX_FILE_BYTES) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self._real_dirs: set[Path] = set()  # directories already checked not to be links
 
     def paths(self) -> Iterator[str]:
         for directory, dirs, files in os.walk(self.root, followlinks=False):
@@ -80,6 +81,9 @@ class LocalTree:
         current = self.root
         for part in relative.parts[:-1]:
             current = current / part
+            if current in self._real_dirs:
+                continue
             if current.is_symlink():
                 raise ReadError("inside a symbolically linked directory: not followed")
+            self._real_dirs.add(current)
         return self.root / relative

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
@@ -11,7 +11,7 @@ from workers.core.exemptions import annotation_exemption, config_exemption, line
 from workers.core.findings import Exempted, Finding, fingerprint
 from workers.core.images import defaults_to_always, parse_image
 from workers.core.workloads import Container, Path, Workload, workloads
-from workers.core.yamldoc import Entry, ParsedText, entries, scalar
+from workers.core.yamldoc import Chunk, DuplicateKey, Entry, ParsedText, entries, scalar
 
 POLICY_KEY = "imagePullPolicy"
 ALWAYS = "Always"
@@ -23,6 +23,7 @@ class Target:
     """A finding plus the nodes the patcher needs to fix it."""
 
     finding: Finding
+    chunk: Chunk  # the stretch of text the nodes' marks are relative to
     container: MappingNode
     policy: Entry | None  # effective imagePullPolicy entry (possibly written in a merge source)
     image: Entry | None
@@ -37,39 +38,46 @@ class Detection:
 
 
 def detect(path: str, parsed: ParsedText, config: Config) -> Detection:
+    """Raises Unparseable for duplicate keys on the way to a container."""
     result = Detection()
-    lines = parsed.body.splitlines() if "pullpolicy" in parsed.body else None
-    for index, document in enumerate(parsed.documents):
+    check_comments = "pullpolicy" in parsed.body
+    for chunk, index, document in parsed.documents():
+        lines = chunk.text.splitlines() if check_comments else None
         seen: dict[int, int] = {}  # container node id -> index into result.targets
-        for workload in workloads(document):
-            for container in workload.containers:
+        try:
+            found = [(w, c) for w in workloads(document) for c in w.containers]
+            for workload, container in found:
                 if not getattr(config.rules, container.switch):
                     continue
                 known = seen.get(id(container.node))
                 if known is not None:  # the same container reached again through an alias
                     target = result.targets[known]
                     paths = (*target.paths, container.path)
-                    result.targets[known] = Target(
-                        target.finding, target.container, target.policy, target.image, paths
-                    )
+                    result.targets[known] = replace(target, paths=paths)
                     continue
-                outcome = _judge(path, index, workload, container, config, lines)
+                where = _Where(path, chunk, index, lines)
+                outcome = _judge(where, workload, container, config)
                 if isinstance(outcome, Exempted):
                     result.exempted.append(outcome)
                 elif isinstance(outcome, Target):
                     seen[id(container.node)] = len(result.targets)
                     result.targets.append(outcome)
                     result.findings.append(outcome.finding)
+        except DuplicateKey as error:
+            raise DuplicateKey(error.name, error.key, chunk.line) from None
     return result
 
 
+@dataclass(frozen=True)
+class _Where:
+    path: str
+    chunk: Chunk
+    document: int
+    lines: list[str] | None  # the chunk's lines, when the file mentions pullpolicy at all
+
+
 def _judge(
-    path: str,
-    document: int,
-    workload: Workload,
-    container: Container,
-    config: Config,
-    lines: list[str] | None,
+    where: _Where, workload: Workload, container: Container, config: Config
 ) -> Target | Exempted | None:
     fields = entries(container.node)
     image_entry = fields.get("image")
@@ -85,9 +93,10 @@ def _judge(
     name = scalar(fields["name"].value) if "name" in fields else None
     container_name = name or f"#{container.index if container.index is not None else 0}"
     anchor = policy_entry.value if policy_entry is not None else image_entry.key
+    path, document = where.path, where.document
     finding = Finding(
         path=path,
-        line=anchor.start_mark.line + 1,
+        line=where.chunk.line + anchor.start_mark.line + 1,
         column=anchor.start_mark.column + 1,
         document=document,
         kind=workload.kind,
@@ -108,10 +117,11 @@ def _judge(
             container_name,
         ),
     )
-    reason = _exemption(finding, workload, container, image_entry, config, lines)
+    reason = _exemption(finding, workload, container, image_entry, config, where.lines)
     if reason is not None:
         return Exempted(finding, reason)
-    return Target(finding, container.node, policy_entry, image_entry, (container.path,))
+    paths = (container.path,)
+    return Target(finding, where.chunk, container.node, policy_entry, image_entry, paths)
 
 
 def _current(policy: Entry | None) -> str | None:

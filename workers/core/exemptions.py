@@ -22,7 +22,7 @@ KUBE_SCORE_CHECK = "container-image-pull-policy"
 
 
 def file_ignored(text: str) -> bool:
-    return IGNORE_FILE.search(text) is not None
+    return "pullpolicy" in text and IGNORE_FILE.search(text) is not None
 
 
 def line_ignored(line: str) -> bool:

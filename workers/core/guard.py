@@ -1,18 +1,20 @@
 """The semantic guard: old and new text, read by an independent parser, may differ only by
 `imagePullPolicy: Always` where we meant to put it.
 
-The locator is libyaml; the guard reads with ruamel.yaml's pure-Python safe loader (a separate
-implementation), falling back to PyYAML's pure-Python loader for the rare input ruamel rejects.
+The locator is PyYAML's libyaml composer walked by our own code; the guard reads with
+ruamel.yaml's safe loader (its own constructor and YAML 1.2 resolver, on ruamel.yaml.clib's
+scanner when installed); what it rejects (duplicate keys, say) is left unchanged.
+Any parser that rebuilds both texts from scratch catches a misplaced edit; a second library
+keeps one library's quirks from hiding it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError as RuamelError
 
@@ -61,25 +63,30 @@ def check(
 
 
 def _load_pair(old: str, new: str) -> tuple[list[Any], list[Any]]:
-    loaders: list[Callable[[str], list[Any]]] = [_ruamel_load, _pyyaml_pure_load]
-    for load in loaders:
-        try:
-            before = load(old)
-        except (RuamelError, yaml.YAMLError, ValueError, RecursionError):
-            continue
-        try:
-            return before, load(new)
-        except (RuamelError, yaml.YAMLError, ValueError, RecursionError) as error:
-            raise GuardFailure(f"the patched text does not parse: {error}") from None
-    raise GuardFailure("the guard's parser cannot read the original file")
+    try:
+        before = _load(old)
+    except (RuamelError, RecursionError, ValueError) as error:
+        raise GuardFailure(
+            f"the guard's parser cannot read the original: {_problem(error)}"
+        ) from None
+    try:
+        return before, _load(new)
+    except (RuamelError, RecursionError, ValueError) as error:
+        raise GuardFailure(f"the patched text does not parse: {_problem(error)}") from None
 
 
-def _ruamel_load(text: str) -> list[Any]:
-    return list(YAML(typ="safe", pure=True).load_all(TAB_BEFORE_COMMENT.sub(" ", text)))
+def _load(text: str) -> list[Any]:
+    text = TAB_BEFORE_COMMENT.sub(" ", text)
+    try:
+        return list(YAML(typ="safe").load_all(text))
+    except RuamelError:
+        # ruamel.yaml.clib's older libyaml rejects some valid YAML 1.2 (`{image: a:1}`):
+        # ruamel's pure-Python scanner reads it.
+        return list(YAML(typ="safe", pure=True).load_all(text))
 
 
-def _pyyaml_pure_load(text: str) -> list[Any]:
-    return list(yaml.load_all(TAB_BEFORE_COMMENT.sub(" ", text), Loader=yaml.SafeLoader))
+def _problem(error: Exception) -> str:
+    return str(getattr(error, "problem", None) or error).splitlines()[0]
 
 
 def _check_json(old: str, new: str) -> None:

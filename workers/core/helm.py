@@ -46,10 +46,10 @@ def check_values(
 ) -> FileReport:
     """Findings (and, with `fix`, the patched bytes) for one chart's values.yaml."""
     try:
-        parsed = parse(decode(data))
+        parsed = parse(decode(data), split=False)
     except Unparseable as error:
         return FileReport(values_path, skipped=str(error))
-    root = parsed.documents[0] if parsed.documents else None
+    root = next((document for _, _, document in parsed.documents()), None)
     findings: dict[str, tuple[Finding, Node | None]] = {}
     for ref in refs:
         if ref.path in findings:

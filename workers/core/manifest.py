@@ -1,7 +1,8 @@
-"""Check or fix one manifest file: parse → detect → splice edits → guard."""
+"""Check or fix one manifest file: parse → detect → splice edits → guard, chunk by chunk."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -11,16 +12,36 @@ from workers.config import Config
 from workers.core import guard
 from workers.core.detect import Target, detect
 from workers.core.exemptions import file_ignored
-from workers.core.findings import FileReport
-from workers.core.patch import apply, edits_for, is_json
-from workers.core.yamldoc import BOM, ParsedText, Unparseable, decode, node_paths, parse
+from workers.core.findings import FileReport, Finding
+from workers.core.patch import apply, edits_for, is_json, line_ending
+from workers.core.workloads import NEVER_WORKLOADS
+from workers.core.yamldoc import (
+    BOM,
+    Chunk,
+    ParsedText,
+    Unparseable,
+    decode,
+    node_paths,
+    parse,
+)
 
-# Cheap pre-filter: a file without these substrings holds no container to judge.
+# Cheap pre-filters: text without these holds no container to judge.
 CANDIDATE_MARKERS = (b"ontainer", b"script")
+TEXT_MARKERS = ("ontainer", "script")
+TOP_LEVEL_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z]+)", re.MULTILINE)
 
 
 def is_candidate(data: bytes) -> bool:
     return any(marker in data for marker in CANDIDATE_MARKERS)
+
+
+def worth_composing(chunk: str) -> bool:
+    """Compose a document only if it may hold containers: CRDs, ConfigMaps and friends
+    (often the bulk of a large bundle) are never workloads."""
+    if not any(marker in chunk for marker in TEXT_MARKERS):
+        return False
+    kind = TOP_LEVEL_KIND.search(chunk)
+    return kind is None or kind.group(1) not in NEVER_WORKLOADS
 
 
 def check_manifest(path: str, data: bytes, config: Config, *, fix: bool = False) -> FileReport:
@@ -31,10 +52,10 @@ def check_manifest(path: str, data: bytes, config: Config, *, fix: bool = False)
         text = decode(data)
         if file_ignored(text):
             return FileReport(path)
-        parsed = parse(text)
+        parsed = parse(text, worth_composing)
+        found = detect(path, parsed, config)
     except Unparseable as error:
         return FileReport(path, skipped=str(error))
-    found = detect(path, parsed, config)
     report = FileReport(path, tuple(found.findings), tuple(found.exempted))
     if not fix or not found.targets:
         return report
@@ -42,28 +63,43 @@ def check_manifest(path: str, data: bytes, config: Config, *, fix: bool = False)
 
 
 def _fix(report: FileReport, parsed: ParsedText, targets: Sequence[Target]) -> FileReport:
-    body = parsed.body
-    edits, failed = edits_for(targets, body, path=report.path)
-    unfixable = tuple((target.finding, reason) for target, reason in failed)
-    fixable = [target for target in targets if all(target is not bad for bad, _ in failed)]
-    if not edits:
-        return replace(report, unfixable=unfixable)
-    try:
-        new_body = apply(body, edits)
-        guard.check(
-            body,
-            new_body,
-            containers=[(t.finding.document, path) for t in fixable for path in t.paths],
-            edited=_edited_elsewhere(parsed, fixable),
-            json_file=is_json(report.path, body),
-        )
-    except (guard.GuardFailure, ValueError) as error:
-        return replace(report, skipped=f"left unchanged: {error}", unfixable=unfixable)
-    prefix = BOM if parsed.bom else ""
-    return replace(report, fixed=(prefix + new_body).encode("utf-8"), unfixable=unfixable)
+    json_file = is_json(report.path, parsed.body)
+    eol = line_ending(parsed.body)
+    unfixable: list[tuple[Finding, str]] = []
+    new_texts: dict[int, str] = {}  # chunk start -> patched chunk text
+    for chunk in parsed.chunks:
+        mine = [target for target in targets if target.chunk is chunk]
+        if not mine:
+            continue
+        edits, failed = edits_for(mine, chunk.text, json_style=json_file, eol=eol)
+        unfixable.extend((target.finding, reason) for target, reason in failed)
+        fixable = [target for target in mine if all(target is not bad for bad, _ in failed)]
+        if not edits:
+            continue
+        try:
+            new_text = apply(chunk.text, edits)
+            guard.check(
+                chunk.text,
+                new_text,
+                containers=[
+                    (t.finding.document - chunk.first_index, path)
+                    for t in fixable
+                    for path in t.paths
+                ],
+                edited=_edited_elsewhere(chunk, fixable),
+                json_file=json_file,
+            )
+        except (guard.GuardFailure, Unparseable, ValueError) as error:
+            return replace(report, skipped=f"left unchanged: {error}", unfixable=tuple(unfixable))
+        new_texts[chunk.start] = new_text
+    if not new_texts:
+        return replace(report, unfixable=tuple(unfixable))
+    body = "".join(new_texts.get(chunk.start, chunk.text) for chunk in parsed.chunks)
+    fixed = ((BOM if parsed.bom else "") + body).encode("utf-8")
+    return replace(report, fixed=fixed, unfixable=tuple(unfixable))
 
 
-def _edited_elsewhere(parsed: ParsedText, targets: Sequence[Target]) -> list[guard.Located]:
+def _edited_elsewhere(chunk: Chunk, targets: Sequence[Target]) -> list[guard.Located]:
     """Where an edit lands outside the container itself: a merge source, or an anchored
     scalar that aliases elsewhere also read. The guard allows changes at those places."""
     wanted: dict[int, set[int]] = {}
@@ -72,13 +108,14 @@ def _edited_elsewhere(parsed: ParsedText, targets: Sequence[Target]) -> list[gua
         if policy is None:
             continue
         start = policy.value.start_mark.index
-        if policy.owner is not target.container or parsed.body.startswith("&", start):
+        if policy.owner is not target.container or chunk.text.startswith("&", start):
             nodes: tuple[Node, ...] = (policy.value, policy.owner)
-            wanted.setdefault(target.finding.document, set()).update(id(n) for n in nodes)
+            offset = target.finding.document - chunk.first_index
+            wanted.setdefault(offset, set()).update(id(n) for n in nodes)
     located: list[guard.Located] = []
-    for document, ids in wanted.items():
-        root = parsed.documents[document]
+    for offset, ids in wanted.items():
+        root = (chunk.documents or ())[offset]
         if root is not None:
             for paths in node_paths(root, ids).values():
-                located.extend((document, path) for path in paths)
+                located.extend((offset, path) for path in paths)
     return located

@@ -132,11 +132,9 @@ def _insert_flow(
 
 
 def edits_for(
-    targets: Sequence[Target], body: str, *, path: str
+    targets: Sequence[Target], body: str, *, json_style: bool, eol: str
 ) -> tuple[list[Edit], list[tuple[Target, str]]]:
     """Edits for every target that can be fixed, and the ones that cannot with the reason."""
-    json_style = is_json(path, body)
-    eol = line_ending(body)
     edits: list[Edit] = []
     failed: list[tuple[Target, str]] = []
     for target in targets:

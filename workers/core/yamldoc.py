@@ -6,14 +6,23 @@ the text, and the patcher edits the original text at those offsets. Nothing is r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import yaml
+from yaml._yaml import CParser
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import BaseResolver
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
-MAX_DEPTH = 500  # libyaml's composer recurses in C: very deep input would crash the process
+NULL_TAG = "tag:yaml.org,2002:null"
+STR_TAG = "tag:yaml.org,2002:str"
+SEQ_TAG = "tag:yaml.org,2002:seq"
+MAP_TAG = "tag:yaml.org,2002:map"
+NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})
+MAX_DEPTH = 1000  # libyaml's composer recurses in C: very deep input would crash the process
+DEPTH_CHECK_BOUND = 5000  # below this cheap upper bound, nesting cannot reach MAX_DEPTH
 MAX_EXPANDED_NODES = 1_000_000  # nodes after alias expansion; beyond is an alias bomb
 BOM = "\ufeff"
 
@@ -22,13 +31,45 @@ class Unparseable(Exception):
     """The text cannot be analysed safely; the message is the reason reported to the user."""
 
 
+class DuplicateKey(Unparseable):
+    """Parsers disagree on which value of a duplicated key wins: never guess."""
+
+    def __init__(self, name: str, key: Node, line_offset: int = 0) -> None:
+        super().__init__(f"duplicate key {name!r} at line {line_offset + key.start_mark.line + 1}")
+        self.name = name
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A stretch of the text that starts at a `---` line (or at the top of the file).
+
+    Node marks are relative to `text`; `start` and `line` place it in the file. `documents`
+    is None for a chunk that was not worth composing (no container in it, or a kind that is
+    never a workload): it still counts its documents so indices match a whole-file parse.
+    """
+
+    start: int
+    line: int
+    text: str
+    first_index: int  # index in the file of this chunk's first document
+    documents: tuple[Node | None, ...] | None
+
+
 @dataclass(frozen=True)
 class ParsedText:
-    """Documents of one file. Offsets in the nodes are relative to `body` (text without BOM)."""
+    """Documents of one file. `body` is the text without its BOM."""
 
     body: str
     bom: bool
-    documents: tuple[Node | None, ...]
+    chunks: tuple[Chunk, ...]
+
+    def documents(self) -> Iterator[tuple[Chunk, int, Node]]:
+        """(chunk, index in file, root) of every composed, non-empty document."""
+        for chunk in self.chunks:
+            for offset, root in enumerate(chunk.documents or ()):
+                if root is not None:
+                    yield chunk, chunk.first_index + offset, root
 
 
 def decode(data: bytes) -> str:
@@ -38,32 +79,116 @@ def decode(data: bytes) -> str:
         raise Unparseable(f"not valid UTF-8 (byte {error.start})") from None
 
 
-def parse(text: str) -> ParsedText:
+# A `---` or `...` at column 0 followed by a blank is always a document marker in YAML, even
+# inside a scalar, so splitting the text there agrees with any conforming parser.
+DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|\Z)", re.MULTILINE)
+NO_SPLIT = re.compile(r"^(?:%|\.\.\.(?=[ \t\r\n]|\Z))", re.MULTILINE)
+ANCHOR = re.compile(r"(?:^|[ \t\[{,])&[^\s\]},]", re.MULTILINE)
+CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)
+
+
+def parse(
+    text: str, wanted: Callable[[str], bool] | None = None, *, split: bool = True
+) -> ParsedText:
+    """Split at document markers and compose the chunks `wanted` accepts (all by default).
+
+    Directives and `...` markers make document boundaries depend on context: such files (and
+    every file when `split` is False) are composed whole, as one chunk.
+    """
     bom = text.startswith(BOM)
     body = text[1:] if bom else text
     if "\x00" in body:
         raise Unparseable("binary content (NUL byte)")
-    _check_depth(body)
+    if not split or (("%" in body or "..." in body) and NO_SPLIT.search(body)):
+        chunk = _compose_chunk(0, 0, body, 0, expected=None)
+        return ParsedText(body, bom, (chunk,))
+    starts = [match.start() for match in DOCUMENT_START.finditer(body)] if "---" in body else []
+    bounds = [0, *starts] if not starts or starts[0] != 0 else starts
+    chunks: list[Chunk] = []
+    index = 0
+    line = 0
+    for number, begin in enumerate(bounds):
+        end = bounds[number + 1] if number + 1 < len(bounds) else len(body)
+        chunk_text = body[begin:end]
+        # The text before the first `---` is a document only if it holds some content.
+        count = 1 if begin in starts or CONTENT_LINE.search(chunk_text) else 0
+        if count and (wanted is None or wanted(chunk_text)):
+            chunks.append(_compose_chunk(begin, line, chunk_text, index, expected=count))
+        else:
+            chunks.append(Chunk(begin, line, chunk_text, index, None))
+        index += count
+        line += chunk_text.count("\n")
+    return ParsedText(body, bom, tuple(chunks))
+
+
+def _compose_chunk(start: int, line: int, text: str, index: int, expected: int | None) -> Chunk:
+    _check_depth(text)
     try:
-        documents = tuple(yaml.compose_all(body, Loader=yaml.CSafeLoader))
+        documents = _compose_all(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = f" at line {line + mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise Unparseable(f"not valid YAML{where}: {error.problem}") from None
     except (yaml.YAMLError, RecursionError, ValueError) as error:
         raise Unparseable(f"not valid YAML: {error}") from None
-    for document in documents:
-        if document is not None:
-            _check_structure(document)
-    return ParsedText(body=body, bom=bom, documents=documents)
+    if expected is not None and len(documents) != expected:
+        raise Unparseable("document markers could not be matched")  # never seen; be safe
+    # Aliases (alias bombs, recursion) need an anchor to refer to; `{{ x }}` left by a Go
+    # template parses as a mapping used as a key. Only then is a full walk worth its cost.
+    if "{{" in text or ANCHOR.search(text):
+        for document in documents:
+            if document is not None:
+                check_structure(document, line)
+    return Chunk(start, line, text, index, documents)
+
+
+def _compose_all(text: str) -> tuple[Node | None, ...]:
+    locator = _Locator(text)
+    try:
+        documents: list[Node | None] = []
+        while locator.check_node():
+            documents.append(locator.get_node())
+        return tuple(documents)
+    finally:
+        locator.dispose()
+
+
+class _Locator(CParser, BaseResolver):
+    """libyaml's composer with a minimal resolver: we only need to know null and `<<`.
+
+    (The stock resolver runs a regex cascade in Python for every scalar: most of the time
+    spent composing a large manifest.)
+    """
+
+    def __init__(self, stream: str) -> None:
+        CParser.__init__(self, stream)
+        BaseResolver.__init__(self)
+
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode and implicit[0]:
+            if value in NULL_WORDS:
+                return NULL_TAG
+            if value == "<<":
+                return MERGE_TAG
+        if kind is ScalarNode:
+            return STR_TAG
+        return SEQ_TAG if kind is SequenceNode else MAP_TAG
+
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
 
 def _check_depth(body: str) -> None:
     # Nesting depth is bounded by the flow brackets plus the longest line (block nesting needs
     # indentation or a compact indicator per level); only when that bound is high do we pay for
     # an exact, non-recursive count over libyaml's event stream.
-    bound = body.count("[") + body.count("{") + max(map(len, body.splitlines()), default=0)
-    if bound <= MAX_DEPTH:
+    if len(body) <= DEPTH_CHECK_BOUND:
+        return
+    longest_line = max(map(len, body.split("\n")))
+    if body.count("[") + body.count("{") + longest_line <= DEPTH_CHECK_BOUND:
         return
     depth = 0
     try:
@@ -78,7 +203,7 @@ def _check_depth(body: str) -> None:
         return  # compose reports the syntax error with its position
 
 
-def _check_structure(root: Node) -> None:
+def check_structure(root: Node, line_offset: int = 0) -> None:
     """Reject duplicate keys, recursive aliases and alias bombs, without recursion."""
     sizes: dict[int, int] = {}
     on_stack: set[int] = set()
@@ -99,7 +224,7 @@ def _check_structure(root: Node) -> None:
             raise Unparseable("recursive alias")
         on_stack.add(key)
         if isinstance(node, MappingNode):
-            _check_duplicate_keys(node)
+            _check_duplicate_keys(node, line_offset)
         stack.append((node, True))
         for child in _children(node):
             if id(child) in on_stack:
@@ -117,19 +242,21 @@ def _children(node: Node) -> Iterator[Node]:
         yield from node.value
 
 
-def _check_duplicate_keys(node: MappingNode) -> None:
+def _check_duplicate_keys(node: MappingNode, line_offset: int) -> None:
     seen: set[str] = set()
     for key, _ in node.value:
+        if not isinstance(key, ScalarNode):
+            line = line_offset + key.start_mark.line + 1
+            raise Unparseable(f"a mapping or list used as a key at line {line} (a template?)")
         if isinstance(key, ScalarNode) and key.tag != MERGE_TAG:
             if key.value in seen:
-                line = key.start_mark.line + 1
-                raise Unparseable(f"duplicate key {key.value!r} at line {line}")
+                raise DuplicateKey(str(key.value), key, line_offset)
             seen.add(key.value)
 
 
 def scalar(node: Node | None) -> str | None:
     """The text of a scalar node; None for anything else (missing, mapping, sequence, null)."""
-    if isinstance(node, ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+    if isinstance(node, ScalarNode) and node.tag != NULL_TAG:
         return str(node.value)
     return None
 
@@ -153,7 +280,10 @@ def entries(node: Node | None) -> dict[str, Entry]:
         if isinstance(key, ScalarNode) and key.tag == MERGE_TAG:
             merges.extend(value.value if isinstance(value, SequenceNode) else [value])
         elif isinstance(key, ScalarNode):
-            result[str(key.value)] = Entry(key, value, node)
+            name = str(key.value)
+            if name in result:
+                raise DuplicateKey(name, key)
+            result[name] = Entry(key, value, node)
     for source in merges:
         for name, entry in entries(source).items():
             result.setdefault(name, entry)
