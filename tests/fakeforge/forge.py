@@ -1,0 +1,211 @@
+"""FakeForge: the test-facing handle on a running fake forge (seeding, inspection, faults)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.fakeforge.faults import Fault
+from tests.fakeforge.records import ChangeRequestRecord
+from tests.fakeforge.server import ServerThread
+from tests.fakeforge.state import HUMAN, ForgeState
+
+DEFAULT_LOGIN = "pullpolicy-bot"
+
+
+class FakeForge:
+    """A GitHub + GitLab + git smart HTTP server on 127.0.0.1 backed by bare repositories.
+
+    Seeding and inspection methods act directly on the state: they are not API calls and do
+    not appear in `requests`.
+    """
+
+    def __init__(self, root: Path, port: int = 0) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self._state = ForgeState(root)
+        self._port = port
+        self._server: ServerThread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._server is None:
+            self._server = ServerThread(self._state, self._port)
+            self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> FakeForge:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeForge.start() first")
+        return f"http://127.0.0.1:{self._server.port}"
+
+    @property
+    def github_api_url(self) -> str:
+        return f"{self.url}/api/v3"
+
+    @property
+    def gitlab_url(self) -> str:
+        return f"{self.url}/gitlab"
+
+    def git_url(self, full_name: str) -> str:
+        return f"{self.url}/git/{full_name}.git"
+
+    @property
+    def root(self) -> Path:
+        return self._state.root
+
+    # -- seeding and inspection -------------------------------------------------------------------
+
+    def create_repo(
+        self, full_name: str, files: Mapping[str, bytes | str], default_branch: str = "main"
+    ) -> str:
+        with self._state.lock:
+            return self._state.create_repo(full_name, files, default_branch)
+
+    def gitlab_project_id(self, full_name: str) -> int:
+        with self._state.lock:
+            return self._state.require_repo(full_name).project_id
+
+    def push_commit(
+        self,
+        full_name: str,
+        branch: str,
+        files: Mapping[str, bytes | str | None],
+        message: str,
+        author: tuple[str, str] = HUMAN,
+        parent: str | None = None,
+    ) -> str:
+        with self._state.lock:
+            return self._state.push_commit(full_name, branch, files, message, author, parent)
+
+    def branch_head(self, full_name: str, branch: str) -> str | None:
+        with self._state.lock:
+            return self._state.require_repo(full_name).branch_head(branch)
+
+    def read(self, full_name: str, ref: str, path: str) -> bytes | None:
+        with self._state.lock:
+            return self._state.require_repo(full_name).bare.read_path(ref, path)
+
+    def files(self, full_name: str, ref: str) -> dict[str, bytes]:
+        with self._state.lock:
+            return self._state.require_repo(full_name).bare.files(ref)
+
+    def commit_parents(self, full_name: str, sha: str) -> list[str]:
+        with self._state.lock:
+            info = self._state.require_repo(full_name).bare.commit_info(sha)
+        if info is None:
+            raise KeyError(f"no commit {sha!r} in {full_name!r}")
+        return list(info.parents)
+
+    def commit_message(self, full_name: str, sha: str) -> str:
+        with self._state.lock:
+            info = self._state.require_repo(full_name).bare.commit_info(sha)
+        if info is None:
+            raise KeyError(f"no commit {sha!r} in {full_name!r}")
+        return info.message
+
+    def change_requests(self, full_name: str) -> list[ChangeRequestRecord]:
+        with self._state.lock:
+            records = self._state.require_repo(full_name).records.change_requests
+            return [change.snapshot() for _, change in sorted(records.items())]
+
+    def merge(self, full_name: str, number: int) -> None:
+        with self._state.lock:
+            self._state.merge(full_name, number)
+
+    def close(self, full_name: str, number: int) -> None:
+        with self._state.lock:
+            change = self._state.change_request(full_name, number)
+            if change.state == "open":
+                change.close()
+
+    def check_runs(self, full_name: str) -> list[dict[str, Any]]:
+        with self._state.lock:
+            runs = self._state.require_repo(full_name).records.check_runs
+            return [run.as_dict() for _, run in sorted(runs.items())]
+
+    def statuses(self, full_name: str) -> list[dict[str, Any]]:
+        with self._state.lock:
+            return [s.as_dict() for s in self._state.require_repo(full_name).records.statuses]
+
+    # -- credentials ----------------------------------------------------------------------------
+
+    def add_token(self, token: str, login: str = DEFAULT_LOGIN) -> None:
+        """A personal token acting as `login` on both APIs (GitHub token/Bearer, GitLab)."""
+        with self._state.lock:
+            self._state.auth.add_token(token, login)
+            self._state.user_id(login)
+
+    def add_user(self, login: str) -> int:
+        """Make a user known (GitLab reviewer/assignee ids); returns its id."""
+        with self._state.lock:
+            return self._state.user_id(login)
+
+    def register_app(self, app_id: int, public_key_pem: bytes) -> None:
+        with self._state.lock:
+            self._state.auth.register_app(app_id, public_key_pem)
+
+    def add_installation(self, installation_id: int, full_names: Sequence[str]) -> None:
+        with self._state.lock:
+            self._state.auth.add_installation(installation_id, full_names)
+
+    def expire_tokens(self) -> None:
+        with self._state.lock:
+            self._state.auth.expire_tokens()
+
+    # -- faults and cost -------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        count: int,
+        status: int,
+        *,
+        retry_after: int | None = None,
+        ratelimit_reset: int | None = None,
+        body: str | None = None,
+    ) -> None:
+        self._state.faults.fail_next(count, Fault(status, retry_after, ratelimit_reset, body))
+
+    def slow_next(self, count: int, seconds: float) -> None:
+        self._state.faults.slow_next(count, seconds)
+
+    @property
+    def page_size_cap(self) -> int | None:
+        return self._state.page_size_cap
+
+    @page_size_cap.setter
+    def page_size_cap(self, cap: int | None) -> None:
+        with self._state.lock:
+            self._state.page_size_cap = cap
+
+    @property
+    def truncate_trees(self) -> bool:
+        return self._state.truncate_trees
+
+    @truncate_trees.setter
+    def truncate_trees(self, enabled: bool) -> None:
+        with self._state.lock:
+            self._state.truncate_trees = enabled
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """(METHOD, raw path without the query) of every API request served, in order."""
+        with self._state.lock:
+            return list(self._state.requests)
+
+    def reset_requests(self) -> None:
+        with self._state.lock:
+            self._state.requests.clear()

@@ -1,0 +1,134 @@
+"""Both adapters, wired to the local fake forge, behind one fixture the contract tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.fakeforge import FakeForge
+from workers.forge.base import RepoRef
+from workers.forge.github import GitHubForge
+from workers.forge.gitlab import GitLabForge
+
+APP_ID = 31337
+INSTALLATION_ID = 9001
+GITLAB_TOKEN = "glpat-contract-secret-token"
+REPO = "acme/deploys"
+FORGES = ("github", "gitlab")
+
+Adapter = GitHubForge | GitLabForge
+
+
+class MovableClock:
+    """Starts at the real time (the fake mints real expiry times); tests move it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass(frozen=True)
+class AppKey:
+    private_pem: str
+    public_pem: bytes
+
+
+@pytest.fixture(scope="session")
+def app_key() -> AppKey:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return AppKey(private.decode(), public)
+
+
+@dataclass
+class Subject:
+    """One adapter talking to the fake, plus what tests need to set up and inspect."""
+
+    kind: str
+    fake: FakeForge
+    clock: MovableClock
+    build: Callable[..., Adapter]
+    adapters: list[Adapter] = field(default_factory=list)
+    forge: Adapter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.forge = self.make()
+
+    def make(self, **options: Any) -> Adapter:
+        """Another adapter on the same fake (its requests are accounted for too)."""
+        adapter = self.build(**options)
+        self.adapters.append(adapter)
+        return adapter
+
+    def api_calls(self) -> int:
+        return sum(adapter.api_calls for adapter in self.adapters)
+
+    def reset_counts(self) -> None:
+        self.fake.reset_requests()
+        for adapter in self.adapters:
+            adapter.api_calls = 0
+
+    def ref(self, full_name: str = REPO) -> RepoRef:
+        installation = INSTALLATION_ID if self.kind == "github" else None
+        return RepoRef(self.kind, full_name, installation)
+
+    def seed(self, files: Mapping[str, bytes | str], full_name: str = REPO) -> RepoRef:
+        self.fake.create_repo(full_name, files)
+        self.fake.add_installation(INSTALLATION_ID, [full_name])
+        return self.ref(full_name)
+
+    def change_wording(self) -> str:
+        return "pull request" if self.kind == "github" else "merge request"
+
+
+def build_adapter(
+    kind: str, fake: FakeForge, key: AppKey, clock: MovableClock, **options: Any
+) -> Adapter:
+    """The adapter as production builds it, minus the client-side throttle and retries."""
+    if kind == "github":
+        github_options: dict[str, Any] = {
+            "retry": None,
+            "seconds_between_requests": 0,
+            "seconds_between_writes": 0,
+            "timeout": 5,
+            **options,
+        }
+        return GitHubForge(
+            base_url=fake.github_api_url,
+            app_id=APP_ID,
+            private_key=key.private_pem,
+            clock=clock,
+            **github_options,
+        )
+    gitlab_options: dict[str, Any] = {"retry_transient_errors": False, "timeout": 5, **options}
+    return GitLabForge(url=fake.gitlab_url, token=GITLAB_TOKEN, clock=clock, **gitlab_options)
+
+
+@pytest.fixture(params=FORGES)
+def subject(
+    request: pytest.FixtureRequest, fake_forge: FakeForge, app_key: AppKey
+) -> Iterator[Subject]:
+    kind = str(request.param)
+    fake_forge.register_app(APP_ID, app_key.public_pem)
+    fake_forge.add_token(GITLAB_TOKEN)
+    clock = MovableClock()
+
+    def build(**options: Any) -> Adapter:
+        return build_adapter(kind, fake_forge, app_key, clock, **options)
+
+    yield Subject(kind, fake_forge, clock, build)

@@ -1,0 +1,90 @@
+"""Small pieces both adapters share: the tree-listing cache, commit ordering, guards."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from workers.forge.base import CommitInfo, FileChange, RepoRef, TreeEntry
+
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Every blob of one commit, by path; `root_tree` is the tree sha where the forge has one."""
+
+    entries: dict[str, TreeEntry]
+    root_tree: str | None = None
+
+
+class ListingCache:
+    """The last few listings, so reading candidates and writing a fix need no second walk.
+
+    Keyed by commit sha, so an entry can never go stale.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._listings: OrderedDict[tuple[str, str], Listing] = OrderedDict()
+
+    def get(self, repo: RepoRef, sha: str) -> Listing | None:
+        key = (repo.full_name, sha)
+        listing = self._listings.get(key)
+        if listing is not None:
+            self._listings.move_to_end(key)
+        return listing
+
+    def put(self, repo: RepoRef, sha: str, listing: Listing) -> None:
+        self._listings[(repo.full_name, sha)] = listing
+        self._listings.move_to_end((repo.full_name, sha))
+        while len(self._listings) > self._size:
+            self._listings.popitem(last=False)
+
+
+def newest_first(commits: Sequence[CommitInfo]) -> list[CommitInfo]:
+    """Order commits from the branch tip backwards along first parents, whatever order the
+    forge listed them in; commits off the first-parent chain (merged side branches) follow."""
+    by_sha = {commit.sha: commit for commit in commits}
+    parents = {parent for commit in commits for parent in commit.parents}
+    tips = [commit for commit in commits if commit.sha not in parents]
+    ordered: list[CommitInfo] = []
+    seen: set[str] = set()
+    for tip in tips:
+        current: CommitInfo | None = tip
+        while current is not None and current.sha not in seen:
+            ordered.append(current)
+            seen.add(current.sha)
+            current = by_sha.get(current.parents[0]) if current.parents else None
+    ordered.extend(commit for commit in commits if commit.sha not in seen)
+    return ordered
+
+
+def refuse_default_branch(branch: str, default_branch: str) -> None:
+    if branch == default_branch:
+        raise ValueError(f"refusing to write the default branch {branch!r}")
+
+
+def check_changes(changes: Sequence[FileChange]) -> None:
+    if not changes:
+        raise ValueError("a commit needs at least one change")
+    paths = [change.path for change in changes]
+    if len(set(paths)) != len(paths):
+        raise ValueError("each path may change only once per commit")
+
+
+def check_body(body: str, limit: int, noun: str) -> None:
+    if len(body) > limit:
+        raise ValueError(f"{noun} body has {len(body)} characters; the limit is {limit}")
+
+
+def batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,235 @@
+"""The GitHub adapter: App or token auth, Git Data API reads and writes, pull requests, checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from workers.forge import github_git, github_pulls
+from workers.forge.base import (
+    ChangeRequest,
+    ChangeRequestDraft,
+    ChangeRequestState,
+    CheckReport,
+    CommitInfo,
+    FileChange,
+    NotFound,
+    RepoRef,
+    TreeEntry,
+)
+from workers.forge.common import (
+    Listing,
+    ListingCache,
+    check_changes,
+    newest_first,
+    refuse_default_branch,
+    utc_now,
+)
+from workers.forge.github_api import (
+    DEFAULT_API_URL,
+    DEFAULT_READ_RETRIES,
+    GitHubApi,
+    make_github,
+    read_retry,
+)
+from workers.forge.github_auth import AppInstallationTokens, CountingTokenAuth
+
+
+class GitHubForge:
+    """GitHub.com or GitHub Enterprise (`base_url` like "https://ghe.example.com/api/v3").
+
+    Authenticate either as a GitHub App (`app_id` + `private_key`; tokens are minted per
+    installation) or with a plain `token` for one-shot CLI use. `retry` is how often an
+    idempotent read is retried on 5xx or a failed connection; tests pass `retry=None` and zero
+    for both `seconds_between_*` throttles, production keeps the defaults.
+    """
+
+    name = "github"
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_API_URL,
+        token: str | None = None,
+        app_id: int | None = None,
+        private_key: str | bytes | None = None,
+        timeout: int = 30,
+        retry: int | None = DEFAULT_READ_RETRIES,
+        seconds_between_requests: float | None = 0.25,
+        seconds_between_writes: float | None = 1.0,
+        per_page: int = 100,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        if (token is None) == (app_id is None or private_key is None):
+            raise ValueError("pass either token, or app_id and private_key")
+        self.api_calls = 0
+        self._per_page = per_page
+        self._clock = clock
+        self._client_options: dict[str, Any] = {
+            "base_url": base_url,
+            "timeout": timeout,
+            "retry": read_retry(retry, self._count),
+            "seconds_between_requests": seconds_between_requests,
+            "seconds_between_writes": seconds_between_writes,
+        }
+        self._app: AppInstallationTokens | None = None
+        if app_id is not None and private_key is not None:
+            self._app = AppInstallationTokens(
+                app_id,
+                private_key,
+                base_url=base_url,
+                timeout=timeout,
+                on_request=self._count,
+                clock=clock,
+            )
+        self._token = token
+        self._apis: dict[int | None, GitHubApi] = {}
+        self._listings = ListingCache()
+        self._default_branches: dict[str, str] = {}
+
+    @property
+    def body_limit(self) -> int:
+        return github_pulls.BODY_LIMIT
+
+    def _count(self) -> None:
+        self.api_calls += 1
+
+    def _api(self, repo: RepoRef) -> GitHubApi:
+        if self._app is None:
+            return self._client(None, lambda: str(self._token), None)
+        app = self._app
+        installation = repo.installation_id or app.installation_id(repo.full_name)
+        return self._client(
+            installation,
+            lambda: app.token(installation),
+            lambda: app.invalidate(installation),
+        )
+
+    def _client(
+        self,
+        key: int | None,
+        token: Callable[[], str],
+        refresh: Callable[[], None] | None,
+    ) -> GitHubApi:
+        if key not in self._apis:
+            github = make_github(CountingTokenAuth(token, self._count), **self._client_options)
+            self._apis[key] = GitHubApi(github, clock=self._clock, refresh=refresh)
+        return self._apis[key]
+
+    def _repo(self, repo: RepoRef) -> str:
+        return f"/repos/{quote(repo.full_name)}"
+
+    # -- branches and files --------------------------------------------------------------
+
+    def default_branch(self, repo: RepoRef) -> tuple[str, str]:
+        name = self._default_branch_name(repo)
+        head = self.branch_head(repo, name)
+        if head is None:
+            raise NotFound(f"github {repo.full_name}: default branch {name} has no commits")
+        return name, head
+
+    def _default_branch_name(self, repo: RepoRef) -> str:
+        if repo.full_name not in self._default_branches:
+            data = self._api(repo).call("GET", self._repo(repo))
+            self._default_branches[repo.full_name] = str(data["default_branch"])
+        return self._default_branches[repo.full_name]
+
+    def list_files(self, repo: RepoRef, sha: str) -> list[TreeEntry]:
+        return list(self._listing(repo, sha).entries.values())
+
+    def _listing(self, repo: RepoRef, sha: str) -> Listing:
+        listing = self._listings.get(repo, sha)
+        if listing is None:
+            listing = github_git.list_tree(self._api(repo), repo.full_name, sha)
+            self._listings.put(repo, sha, listing)
+        return listing
+
+    def read_file(self, repo: RepoRef, path: str, sha: str) -> bytes:
+        listing = self._listings.get(repo, sha)
+        if listing is None:
+            return github_git.read_path(self._api(repo), repo.full_name, path, sha)
+        entry = listing.entries.get(path)
+        if entry is None:
+            raise NotFound(f"github {repo.full_name}: no file {path} at {sha}")
+        return github_git.read_blob(self._api(repo), repo.full_name, entry.sha)
+
+    def branch_head(self, repo: RepoRef, branch: str) -> str | None:
+        return github_git.ref_head(self._api(repo), repo.full_name, branch)
+
+    def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
+        path = f"{self._repo(repo)}/compare/{base_sha}...{quote(branch)}"
+        data = self._api(repo).call("GET", path)
+        return newest_first([_commit(item) for item in data.get("commits", [])])
+
+    def commit_files(
+        self,
+        repo: RepoRef,
+        branch: str,
+        base_sha: str,
+        changes: Sequence[FileChange],
+        message: str,
+        *,
+        expected_head: str | None,
+    ) -> str:
+        refuse_default_branch(branch, self._default_branch_name(repo))
+        check_changes(changes)
+        api = self._api(repo)
+        base = self._listing(repo, base_sha)
+        sha = github_git.write_commit(api, repo.full_name, base, base_sha, changes, message)
+        github_git.point_branch(api, repo.full_name, branch, sha, expected_head)
+        return sha
+
+    def delete_branch(self, repo: RepoRef, branch: str) -> None:
+        refuse_default_branch(branch, self._default_branch_name(repo))
+        path = f"{self._repo(repo)}/git/refs/heads/{quote(branch)}"
+        with suppress(NotFound):  # already gone: the state we wanted
+            self._api(repo).call("DELETE", path)
+
+    # -- pull requests and checks ------------------------------------------------------
+
+    def find_change_requests(
+        self, repo: RepoRef, source_branch: str, states: Sequence[ChangeRequestState]
+    ) -> list[ChangeRequest]:
+        owner = repo.full_name.split("/")[0]
+        return github_pulls.find(
+            self._api(repo), self._repo(repo), owner, source_branch, states, self._per_page
+        )
+
+    def create_change_request(self, repo: RepoRef, draft: ChangeRequestDraft) -> ChangeRequest:
+        return github_pulls.create(self._api(repo), self._repo(repo), draft)
+
+    def update_change_request(
+        self,
+        repo: RepoRef,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> ChangeRequest:
+        return github_pulls.update(self._api(repo), self._repo(repo), number, title, body, labels)
+
+    def close_change_request(self, repo: RepoRef, number: int, comment: str | None = None) -> None:
+        if comment is not None:
+            self.comment(repo, number, comment)
+        github_pulls.close(self._api(repo), self._repo(repo), number)
+
+    def comment(self, repo: RepoRef, number: int, body: str) -> None:
+        github_pulls.comment(self._api(repo), self._repo(repo), number, body)
+
+    def report(self, repo: RepoRef, report: CheckReport) -> None:
+        github_pulls.report(self._api(repo), self._repo(repo), report)
+
+
+def _commit(item: dict[str, Any]) -> CommitInfo:
+    author = item["commit"].get("author") or {}
+    return CommitInfo(
+        sha=item["sha"],
+        parents=tuple(parent["sha"] for parent in item.get("parents", [])),
+        author_name=str(author.get("name", "")),
+        author_email=str(author.get("email", "")),
+        message=str(item["commit"].get("message", "")),
+    )

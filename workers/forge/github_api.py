@@ -1,0 +1,160 @@
+"""JSON requests to the GitHub REST API through PyGithub's `Requester`.
+
+The adapter works on plain JSON rather than PyGithub's objects: those complete themselves with
+hidden extra requests when a field is missing, which would break the per-scan call budget.
+PyGithub still provides authentication, Enterprise base URLs, throttling and retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, Self
+
+import requests
+from github import Github, GithubException
+from github.Auth import Auth
+from urllib3.util.retry import Retry
+
+from workers.forge.errors import http_error, transport_error
+
+DEFAULT_API_URL = "https://api.github.com"
+USER_AGENT = "pullpolicy"
+
+# Production retries: a few, with backoff, for idempotent reads only and for connections that
+# failed before a request was sent. Rate limits are not retried here: they become RateLimited
+# so the job is rescheduled instead of sleeping inside a worker.
+DEFAULT_READ_RETRIES = 3
+
+
+class CountingRetry(Retry):
+    """urllib3's retry policy, reporting each extra attempt so `api_calls` includes it."""
+
+    def __init__(self, *args: Any, on_retry: Callable[[], None] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.on_retry = on_retry
+
+    def new(self, **kwargs: Any) -> Self:
+        renewed = super().new(**kwargs)
+        renewed.on_retry = self.on_retry
+        return renewed
+
+    def increment(self, *args: Any, **kwargs: Any) -> Self:
+        renewed = super().increment(*args, **kwargs)  # raises when retries are exhausted
+        if self.on_retry is not None:
+            self.on_retry()
+        return renewed
+
+
+def read_retry(retries: int | None, on_retry: Callable[[], None]) -> CountingRetry | None:
+    if not retries:
+        return None
+    return CountingRetry(
+        total=retries,
+        backoff_factor=0.5,
+        backoff_max=8,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        raise_on_status=False,
+        respect_retry_after_header=False,
+        on_retry=on_retry,
+    )
+
+
+def make_github(
+    auth: Auth,
+    *,
+    base_url: str,
+    timeout: int,
+    retry: Retry | None,
+    seconds_between_requests: float | None,
+    seconds_between_writes: float | None,
+) -> Github:
+    return Github(
+        auth=auth,
+        base_url=base_url.rstrip("/"),
+        timeout=timeout,
+        user_agent=USER_AGENT,
+        retry=retry,
+        seconds_between_requests=seconds_between_requests,
+        seconds_between_writes=seconds_between_writes,
+    )
+
+
+class GitHubApi:
+    """One authenticated client. `refresh` forgets a refused token so a 401 is retried once
+    with a freshly minted one (safe for writes too: a 401 means nothing was done)."""
+
+    def __init__(
+        self,
+        github: Github,
+        *,
+        clock: Callable[[], datetime],
+        refresh: Callable[[], None] | None = None,
+    ) -> None:
+        self._requester = github.requester
+        self._clock = clock
+        self._refresh = refresh
+
+    def call(
+        self,
+        verb: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        return self._call(verb, path, params, body)[1]
+
+    def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
+        """Every item of a paginated list, following `Link: rel="next"`."""
+        url: str | None = path
+        query: Mapping[str, Any] | None = params
+        while url is not None:
+            headers, data = self._call("GET", url, query, None)
+            yield from data
+            url, query = _next_link(headers), None
+
+    def _call(
+        self,
+        verb: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | None,
+    ) -> tuple[dict[str, Any], Any]:
+        operation = f"{verb} {path.split('?')[0]}"
+        for attempt in (1, 2):
+            try:
+                return self._requester.requestJsonAndCheck(
+                    verb,
+                    path,
+                    parameters=dict(params) if params else None,
+                    input=dict(body) if body is not None else None,
+                )
+            except GithubException as exc:
+                if exc.status == 401 and self._refresh is not None and attempt == 1:
+                    self._refresh()
+                    continue
+                raise _translate(exc, operation, self._clock()) from exc
+            except requests.RequestException as exc:
+                raise transport_error("github", operation, exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _translate(exc: GithubException, operation: str, now: datetime) -> Exception:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = str(data.get("message") or exc.message or "")
+    details = [str(e.get("message", "")) for e in data.get("errors", []) if isinstance(e, dict)]
+    if details:
+        message = f"{message} ({'; '.join(d for d in details if d)})"
+    return http_error("github", operation, exc.status, exc.headers or {}, message, now)
+
+
+def _next_link(headers: Mapping[str, Any]) -> str | None:
+    link = headers.get("link")
+    if not link:
+        return None
+    for item in requests.utils.parse_header_links(str(link)):
+        if item.get("rel") == "next":
+            return item.get("url")
+    return None

@@ -1,0 +1,233 @@
+"""The GitLab adapter: repository tree and raw files, one commit with actions, merge requests."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from workers.forge import gitlab_mrs
+from workers.forge.base import (
+    ChangeRequest,
+    ChangeRequestDraft,
+    ChangeRequestState,
+    CheckReport,
+    CommitInfo,
+    Conflict,
+    FileChange,
+    NotFound,
+    RepoRef,
+    TreeEntry,
+)
+from workers.forge.common import (
+    Listing,
+    ListingCache,
+    check_changes,
+    newest_first,
+    refuse_default_branch,
+    utc_now,
+)
+from workers.forge.gitlab_api import GitLabApi
+from workers.forge.gitlab_mrs import project_path
+
+DEFAULT_URL = "https://gitlab.com"
+
+
+class GitLabForge:
+    """gitlab.com or a self-managed instance (`url` without the `/api/v4` suffix).
+
+    Tests pass `retry_transient_errors=False`; production retries reads a few times.
+    """
+
+    name = "gitlab"
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        url: str = DEFAULT_URL,
+        timeout: float = 30.0,
+        retry_transient_errors: bool = True,
+        max_retries: int = 3,
+        per_page: int = 100,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.api_calls = 0
+        self._per_page = per_page
+        self._api = GitLabApi(
+            url,
+            token,
+            timeout=timeout,
+            retry_transient_errors=retry_transient_errors,
+            max_retries=max_retries,
+            on_request=self._count,
+            clock=clock,
+        )
+        self._listings = ListingCache()
+        self._default_branches: dict[str, str] = {}
+
+    @property
+    def body_limit(self) -> int:
+        return gitlab_mrs.BODY_LIMIT
+
+    def _count(self) -> None:
+        self.api_calls += 1
+
+    # -- branches and files --------------------------------------------------------------
+
+    def default_branch(self, repo: RepoRef) -> tuple[str, str]:
+        name = self._default_branch_name(repo)
+        head = self.branch_head(repo, name)
+        if head is None:
+            raise NotFound(f"gitlab {repo.full_name}: default branch {name} has no commits")
+        return name, head
+
+    def _default_branch_name(self, repo: RepoRef) -> str:
+        if repo.full_name not in self._default_branches:
+            data = self._api.call("get", project_path(repo.full_name))
+            self._default_branches[repo.full_name] = str(data["default_branch"])
+        return self._default_branches[repo.full_name]
+
+    def list_files(self, repo: RepoRef, sha: str) -> list[TreeEntry]:
+        return list(self._listing(repo, sha).entries.values())
+
+    def _listing(self, repo: RepoRef, sha: str) -> Listing:
+        listing = self._listings.get(repo, sha)
+        if listing is None:
+            params = {"recursive": "true", "ref": sha, "per_page": self._per_page}
+            items = self._api.pages(f"{project_path(repo.full_name)}/repository/tree", params)
+            entries = {
+                item["path"]: TreeEntry(item["path"], item["id"], None, item["mode"])
+                for item in items
+                if item["type"] == "blob"
+            }
+            listing = Listing(dict(sorted(entries.items())))
+            self._listings.put(repo, sha, listing)
+        return listing
+
+    def read_file(self, repo: RepoRef, path: str, sha: str) -> bytes:
+        listing = self._listings.get(repo, sha)
+        if listing is not None and path not in listing.entries:
+            raise NotFound(f"gitlab {repo.full_name}: no file {path} at {sha}")
+        file_path = f"{project_path(repo.full_name)}/repository/files/{quote(path, safe='')}/raw"
+        return self._api.raw(file_path, {"ref": sha})
+
+    def branch_head(self, repo: RepoRef, branch: str) -> str | None:
+        path = f"{project_path(repo.full_name)}/repository/branches/{quote(branch, safe='')}"
+        try:
+            data = self._api.call("get", path)
+        except NotFound:
+            return None
+        return str(data["commit"]["id"])
+
+    def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
+        params = {"from": base_sha, "to": branch}
+        data = self._api.call(
+            "get", f"{project_path(repo.full_name)}/repository/compare", params=params
+        )
+        return newest_first([_commit(item) for item in data.get("commits", [])])
+
+    def commit_files(
+        self,
+        repo: RepoRef,
+        branch: str,
+        base_sha: str,
+        changes: Sequence[FileChange],
+        message: str,
+        *,
+        expected_head: str | None,
+    ) -> str:
+        """One commit on `base_sha` written straight to `branch` (`start_sha` + `force`).
+
+        GitLab has no compare-and-swap for branches either: the head is checked by a read
+        right before the forced write.
+        """
+        refuse_default_branch(branch, self._default_branch_name(repo))
+        check_changes(changes)
+        base = self._listing(repo, base_sha)
+        actions = [action for change in changes if (action := _action(change, base))]
+        if expected_head is not None:
+            current = self.branch_head(repo, branch)
+            if current != expected_head:
+                raise Conflict(
+                    f"gitlab {repo.full_name}: branch {branch} is at {current or 'nothing'}, "
+                    f"expected {expected_head}"
+                )
+        body = {
+            "branch": branch,
+            "start_sha": base_sha,
+            "force": expected_head is not None,
+            "commit_message": message,
+            "actions": actions,
+        }
+        commit = self._api.call(
+            "post", f"{project_path(repo.full_name)}/repository/commits", body=body
+        )
+        return str(commit["id"])
+
+    def delete_branch(self, repo: RepoRef, branch: str) -> None:
+        refuse_default_branch(branch, self._default_branch_name(repo))
+        path = f"{project_path(repo.full_name)}/repository/branches/{quote(branch, safe='')}"
+        with suppress(NotFound):  # already gone: the state we wanted
+            self._api.call("delete", path)
+
+    # -- merge requests and statuses -----------------------------------------------------
+
+    def find_change_requests(
+        self, repo: RepoRef, source_branch: str, states: Sequence[ChangeRequestState]
+    ) -> list[ChangeRequest]:
+        project = project_path(repo.full_name)
+        return gitlab_mrs.find(self._api, project, source_branch, states, self._per_page)
+
+    def create_change_request(self, repo: RepoRef, draft: ChangeRequestDraft) -> ChangeRequest:
+        return gitlab_mrs.create(self._api, project_path(repo.full_name), draft)
+
+    def update_change_request(
+        self,
+        repo: RepoRef,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> ChangeRequest:
+        project = project_path(repo.full_name)
+        return gitlab_mrs.update(self._api, project, number, title, body, labels)
+
+    def close_change_request(self, repo: RepoRef, number: int, comment: str | None = None) -> None:
+        if comment is not None:
+            self.comment(repo, number, comment)
+        gitlab_mrs.close(self._api, project_path(repo.full_name), number)
+
+    def comment(self, repo: RepoRef, number: int, body: str) -> None:
+        gitlab_mrs.comment(self._api, project_path(repo.full_name), number, body)
+
+    def report(self, repo: RepoRef, report: CheckReport) -> None:
+        gitlab_mrs.report(self._api, project_path(repo.full_name), report)
+
+
+def _action(change: FileChange, base: Listing) -> dict[str, Any] | None:
+    """The commit action for one change: GitLab insists on create vs update, and refuses to
+    delete what is not there (that change is already in effect, so it is dropped)."""
+    exists = change.path in base.entries
+    if change.content is None:
+        return {"action": "delete", "file_path": change.path} if exists else None
+    return {
+        "action": "update" if exists else "create",
+        "file_path": change.path,
+        "content": base64.b64encode(change.content).decode("ascii"),
+        "encoding": "base64",
+    }
+
+
+def _commit(item: dict[str, Any]) -> CommitInfo:
+    return CommitInfo(
+        sha=str(item["id"]),
+        parents=tuple(str(parent) for parent in item.get("parent_ids", [])),
+        author_name=str(item.get("author_name", "")),
+        author_email=str(item.get("author_email", "")),
+        message=str(item.get("message", "")),
+    )

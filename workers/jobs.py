@@ -1,0 +1,47 @@
+"""The only contract between the receiver (bot/) and the workers: plain, JSON-safe data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+SCAN_TASK = "pullpolicy.scan"  # the Celery task name the receiver sends to
+
+
+@dataclass(frozen=True)
+class ScanJob:
+    """Scan one repository at one commit (or at its default branch head when `head_sha` is None)."""
+
+    forge: str  # "github" | "gitlab"
+    repo: str  # "owner/name" on GitHub, the project path on GitLab
+    reason: str  # "push" | "installation" | "pull_request_closed" | "manual"
+    head_sha: str | None = None
+    installation_id: int | None = None  # GitHub App installation
+    delivery_id: str | None = None  # the webhook delivery that caused it, for logs
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScanJob:
+        return cls(
+            forge=str(data["forge"]),
+            repo=str(data["repo"]),
+            reason=str(data["reason"]),
+            head_sha=_optional_str(data.get("head_sha")),
+            installation_id=_optional_int(data.get("installation_id")),
+            delivery_id=_optional_str(data.get("delivery_id")),
+        )
+
+    @property
+    def lock_key(self) -> str:
+        """Scans of one repository never run concurrently: they share this key."""
+        return f"{self.forge}:{self.repo}"
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
