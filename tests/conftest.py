@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fakeforge.fixtures"]
+pytest_plugins = ["tests.fakeforge.fixtures", "tests.forge_subjects"]

@@ -37,8 +37,15 @@ class Detection:
     targets: list[Target] = field(default_factory=list)
 
 
-def detect(path: str, parsed: ParsedText, config: Config) -> Detection:
-    """Raises Unparseable for duplicate keys on the way to a container."""
+DECLINED = "declined: a pull request proposing this fix was closed unmerged"
+
+
+def detect(
+    path: str, parsed: ParsedText, config: Config, declined: frozenset[str] = frozenset()
+) -> Detection:
+    """Raises Unparseable for duplicate keys on the way to a container.
+
+    `declined` holds fingerprints users turned down: reported as exempted, never patched."""
     result = Detection()
     check_comments = "pullpolicy" in parsed.body
     for chunk, index, document in parsed.documents():
@@ -55,7 +62,7 @@ def detect(path: str, parsed: ParsedText, config: Config) -> Detection:
                     paths = (*target.paths, container.path)
                     result.targets[known] = replace(target, paths=paths)
                     continue
-                where = _Where(path, chunk, index, lines)
+                where = _Where(path, chunk, index, lines, declined)
                 outcome = _judge(where, workload, container, config)
                 if isinstance(outcome, Exempted):
                     result.exempted.append(outcome)
@@ -74,6 +81,7 @@ class _Where:
     chunk: Chunk
     document: int
     lines: list[str] | None  # the chunk's lines, when the file mentions pullpolicy at all
+    declined: frozenset[str]
 
 
 def _judge(
@@ -118,6 +126,8 @@ def _judge(
         ),
     )
     reason = _exemption(finding, workload, container, image_entry, config, where.lines)
+    if reason is None and finding.fingerprint in where.declined:
+        reason = DECLINED
     if reason is not None:
         return Exempted(finding, reason)
     paths = (container.path,)

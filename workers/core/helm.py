@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from yaml.nodes import Node
 
 from workers.core import guard
-from workers.core.detect import ALWAYS
-from workers.core.findings import FileReport, Finding, Source, fingerprint
+from workers.core.detect import ALWAYS, DECLINED
+from workers.core.findings import Exempted, FileReport, Finding, Source, fingerprint
 from workers.core.patch import Unfixable, apply, replace_value
 from workers.core.yamldoc import BOM, Unparseable, decode, get, parse, scalar
 
@@ -42,25 +42,38 @@ def value_refs(template: str) -> list[ValueRef]:
 
 
 def check_values(
-    chart: str, values_path: str, data: bytes, refs: Iterable[ValueRef], *, fix: bool
+    chart: str,
+    values_path: str,
+    data: bytes,
+    refs: Iterable[ValueRef],
+    *,
+    fix: bool,
+    declined: frozenset[str] = frozenset(),
 ) -> FileReport:
     """Findings (and, with `fix`, the patched bytes) for one chart's values.yaml."""
+    findings: dict[str, tuple[Finding, Node | None]] = {}
+    exempted: list[Exempted] = []
     try:
         parsed = parse(decode(data), split=False)
+        root = next((document for _, _, document in parsed.documents()), None)
+        for ref in refs:
+            if ref.path in findings:
+                continue
+            node = get(root, *ref.path.split("."))
+            current = scalar(node)
+            effective = current if node is not None else ref.default
+            if effective == ALWAYS:
+                continue
+            finding = _finding(chart, values_path, ref.path, node, root, current)
+            if finding.fingerprint in declined:
+                exempted.append(Exempted(finding, DECLINED))
+            else:
+                findings[ref.path] = (finding, node)
     except Unparseable as error:
         return FileReport(values_path, skipped=str(error))
-    root = next((document for _, _, document in parsed.documents()), None)
-    findings: dict[str, tuple[Finding, Node | None]] = {}
-    for ref in refs:
-        if ref.path in findings:
-            continue
-        node = get(root, *ref.path.split("."))
-        current = scalar(node)
-        effective = current if node is not None else ref.default
-        if effective == ALWAYS:
-            continue
-        findings[ref.path] = (_finding(chart, values_path, ref.path, node, root, current), node)
-    report = FileReport(values_path, tuple(finding for finding, _ in findings.values()))
+    report = FileReport(
+        values_path, tuple(finding for finding, _ in findings.values()), tuple(exempted)
+    )
     if not fix or not findings:
         return report
     return _fix(report, parsed.body, parsed.bom, findings)
@@ -112,17 +125,12 @@ def _fix(
         except Unfixable as error:
             unfixable.append((finding, str(error)))
     if not edits:
-        return FileReport(report.path, report.findings, unfixable=tuple(unfixable))
+        return replace(report, unfixable=tuple(unfixable))
     new_body = apply(body, edits)
     edited = [(0, tuple(key.split("."))) for key, (_, node) in findings.items() if node]
     try:
         guard.check(body, new_body, containers=(), edited=edited, json_file=False)
     except guard.GuardFailure as error:
-        return FileReport(
-            report.path,
-            report.findings,
-            skipped=f"left unchanged: {error}",
-            unfixable=tuple(unfixable),
-        )
+        return replace(report, skipped=f"left unchanged: {error}", unfixable=tuple(unfixable))
     fixed = ((BOM if bom else "") + new_body).encode("utf-8")
-    return FileReport(report.path, report.findings, fixed=fixed, unfixable=tuple(unfixable))
+    return replace(report, fixed=fixed, unfixable=tuple(unfixable))

@@ -44,8 +44,17 @@ def worth_composing(chunk: str) -> bool:
     return kind is None or kind.group(1) not in NEVER_WORKLOADS
 
 
-def check_manifest(path: str, data: bytes, config: Config, *, fix: bool = False) -> FileReport:
-    """Findings for one file; with `fix`, also the patched bytes (or why it stays unchanged)."""
+def check_manifest(
+    path: str,
+    data: bytes,
+    config: Config,
+    *,
+    fix: bool = False,
+    declined: frozenset[str] = frozenset(),
+) -> FileReport:
+    """Findings for one file; with `fix`, also the patched bytes (or why it stays unchanged).
+
+    Findings whose fingerprint is in `declined` are reported as exempted, never patched."""
     if not is_candidate(data):
         return FileReport(path)
     try:
@@ -53,7 +62,7 @@ def check_manifest(path: str, data: bytes, config: Config, *, fix: bool = False)
         if file_ignored(text):
             return FileReport(path)
         parsed = parse(text, worth_composing)
-        found = detect(path, parsed, config)
+        found = detect(path, parsed, config, declined)
     except Unparseable as error:
         return FileReport(path, skipped=str(error))
     report = FileReport(path, tuple(found.findings), tuple(found.exempted))

@@ -75,23 +75,32 @@ def plan_scan(paths: Iterable[str], config: Config) -> ScanPlan:
 
 
 def scan(
-    plan: ScanPlan, read: Callable[[str], bytes], config: Config, *, fix: bool = False
+    plan: ScanPlan,
+    read: Callable[[str], bytes],
+    config: Config,
+    *,
+    fix: bool = False,
+    declined: frozenset[str] = frozenset(),
 ) -> Iterator[FileReport]:
-    """One report per manifest and per chart values file, in plan order."""
+    """One report per manifest and per chart values file, in plan order.
+
+    Findings whose fingerprint is in `declined` are reported as exempted, never patched."""
     for path in plan.manifests:
         try:
             data = read(path)
         except ReadError as error:
             yield FileReport(path, skipped=str(error))
             continue
-        yield check_manifest(path, data, config, fix=fix)
+        yield check_manifest(path, data, config, fix=fix, declined=declined)
     for chart in plan.charts:
-        report = _scan_chart(chart, read, fix=fix)
+        report = _scan_chart(chart, read, fix=fix, declined=declined)
         if report is not None:
             yield report
 
 
-def _scan_chart(chart: Chart, read: Callable[[str], bytes], *, fix: bool) -> FileReport | None:
+def _scan_chart(
+    chart: Chart, read: Callable[[str], bytes], *, fix: bool, declined: frozenset[str]
+) -> FileReport | None:
     refs: list[ValueRef] = []
     for template in chart.templates:
         try:
@@ -104,7 +113,7 @@ def _scan_chart(chart: Chart, read: Callable[[str], bytes], *, fix: bool) -> Fil
         data = read(chart.values)
     except ReadError as error:
         return FileReport(chart.values, skipped=str(error))
-    return check_values(chart.name, chart.values, data, refs, fix=fix)
+    return check_values(chart.name, chart.values, data, refs, fix=fix, declined=declined)
 
 
 def included(path: str, paths: Paths) -> bool:

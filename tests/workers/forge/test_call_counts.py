@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from tests.workers.forge.conftest import REPO, Subject
+from tests.forge_subjects import REPO, Subject
 from workers.forge.base import FileChange
 
 PAGE = 100  # GitLab's largest page, the adapter's default

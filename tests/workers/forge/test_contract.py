@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workers.forge.conftest import REPO, Subject
+from tests.forge_subjects import REPO, Subject
 from workers.forge.base import (
     Annotation,
     ChangeRequestDraft,

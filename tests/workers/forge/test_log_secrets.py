@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.workers.forge.conftest import GITLAB_TOKEN, AppKey, Subject
+from tests.forge_subjects import GITLAB_TOKEN, AppKey, Subject
 from workers.forge import github_auth
 from workers.forge.base import (
     ChangeRequestDraft,

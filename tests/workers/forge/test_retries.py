@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.workers.forge.conftest import REPO, Subject
+from tests.forge_subjects import REPO, Subject
 from workers.forge.base import ChangeRequestDraft, Transient
 
 RETRIES = 2

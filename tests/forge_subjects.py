@@ -1,4 +1,5 @@
-"""Both adapters, wired to the local fake forge, behind one fixture the contract tests share."""
+"""Both forge adapters wired to the local fake forge, behind one `subject` fixture (a plugin
+registered in tests/conftest.py, so any test package can use it)."""
 
 from __future__ import annotations
 
