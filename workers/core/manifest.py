@@ -20,6 +20,7 @@ from workers.core.yamldoc import (
     Chunk,
     ParsedText,
     Unparseable,
+    check_structure,
     decode,
     node_paths,
     parse,
@@ -28,7 +29,7 @@ from workers.core.yamldoc import (
 # Cheap pre-filters: text without these holds no container to judge.
 CANDIDATE_MARKERS = (b"ontainer", b"script")
 TEXT_MARKERS = ("ontainer", "script")
-TOP_LEVEL_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z]+)", re.MULTILINE)
+TOP_LEVEL_KIND = re.compile(r"^[\"']?kind[\"']?[ \t]*:[ \t]*[\"']?([A-Za-z]*)", re.MULTILINE)
 
 
 def is_candidate(data: bytes) -> bool:
@@ -40,8 +41,12 @@ def worth_composing(chunk: str) -> bool:
     (often the bulk of a large bundle) are never workloads."""
     if not any(marker in chunk for marker in TEXT_MARKERS):
         return False
-    kind = TOP_LEVEL_KIND.search(chunk)
-    return kind is None or kind.group(1) not in NEVER_WORKLOADS
+    if chunk.lstrip("-# \t\r\n").startswith(("{", "[")):
+        return True  # flow style: no line-based guess
+    # A block mapping's own `kind:` sits at column 0; a line that only looks like one (inside
+    # a multi-line quoted string) must not hide a workload, so every such line must agree.
+    kinds = TOP_LEVEL_KIND.findall(chunk)
+    return not kinds or any(kind not in NEVER_WORKLOADS for kind in kinds)
 
 
 def check_manifest(
@@ -63,6 +68,12 @@ def check_manifest(
             return FileReport(path)
         parsed = parse(text, worth_composing)
         found = detect(path, parsed, config, declined)
+        # Documents with findings get the full structure check (duplicate keys anywhere,
+        # alias bombs), so `check` skips exactly what `fix` would refuse to patch.
+        for chunk in {id(t.chunk): t.chunk for t in found.targets}.values():
+            for root in chunk.documents or ():
+                if root is not None:
+                    check_structure(root, chunk.line)
     except Unparseable as error:
         return FileReport(path, skipped=str(error))
     report = FileReport(path, tuple(found.findings), tuple(found.exempted))

@@ -41,7 +41,7 @@ def is_json(path: str, body: str) -> bool:
 
 def edit_for(target: Target, body: str, *, json_style: bool, eol: str) -> Edit:
     if target.policy is not None:
-        return replace_value(target.policy.value, body)
+        return replace_value(target.policy.value, body, json_style=json_style)
     if target.image is None:
         raise Unfixable("container has no image")
     key: Node
@@ -70,7 +70,7 @@ def apply(body: str, edits: Iterable[Edit]) -> str:
     return "".join(parts)
 
 
-def replace_value(node: Node, body: str) -> Edit:
+def replace_value(node: Node, body: str, *, json_style: bool = False) -> Edit:
     if not isinstance(node, ScalarNode):
         raise Unfixable(f"{POLICY_KEY} is not a scalar")
     if node.style in ("|", ">"):
@@ -82,6 +82,8 @@ def replace_value(node: Node, body: str) -> Edit:
         gap = "" if body[token_start - 1 : token_start].isspace() else " "
         return Edit(token_start, token_start, gap + ALWAYS)
     quote = node.style if node.style in ("'", '"') else ""
+    if json_style and not quote:
+        quote = '"'  # `null` in JSON: a bare word would not be JSON any more
     return Edit(token_start, end, f"{quote}{ALWAYS}{quote}")
 
 
@@ -100,14 +102,23 @@ def _content_end(node: Node, body: str) -> int:
     return end
 
 
+KEEP_CHOMPING = re.compile(r"[|>](?:[1-9]?\+|\+[1-9]?)")
+
+
 def _insert_line(key: Node, value: Node, body: str, *, eol: str, json_style: bool) -> Edit:
+    indent = " " * key.start_mark.column
+    entry = f'"{POLICY_KEY}": "{ALWAYS}"' if json_style else f"{POLICY_KEY}: {ALWAYS}"
+    start, end = value.start_mark.index, value.end_mark.index
+    properties = PROPERTIES.match(body, start, end)
+    header = properties.end() if properties else start
+    if KEEP_CHOMPING.match(body, header) and body[end - 1 : end] == "\n":
+        # `|+` keeps its trailing blank lines as content: the new line goes after them.
+        return Edit(end, end, f"{indent}{entry}{eol}")
     line_end = body.find("\n", _content_end(value, body))
     if line_end < 0:
         line_end = len(body)  # last line without a final newline: the output keeps none either
     elif line_end > 0 and body[line_end - 1] == "\r":
         line_end -= 1
-    indent = " " * key.start_mark.column
-    entry = f'"{POLICY_KEY}": "{ALWAYS}"' if json_style else f"{POLICY_KEY}: {ALWAYS}"
     return Edit(line_end, line_end, f"{eol}{indent}{entry}")
 
 
@@ -134,12 +145,30 @@ def _insert_flow(
 def edits_for(
     targets: Sequence[Target], body: str, *, json_style: bool, eol: str
 ) -> tuple[list[Edit], list[tuple[Target, str]]]:
-    """Edits for every target that can be fixed, and the ones that cannot with the reason."""
+    """Edits for every target that can be fixed, and the ones that cannot with the reason.
+
+    A container that takes its image from another through `<<` needs no line of its own when
+    that other container gets one: it inherits the new key too.
+    """
     edits: list[Edit] = []
     failed: list[tuple[Target, str]] = []
-    for target in targets:
+    given_a_line: set[int] = set()
+    inheriting = [t for t in targets if t.policy is None and _inherits_image(t)]
+    for target in [t for t in targets if t not in inheriting] + inheriting:
+        if (
+            target in inheriting
+            and id(target.image.owner if target.image else None) in given_a_line
+        ):
+            continue
         try:
             edits.append(edit_for(target, body, json_style=json_style, eol=eol))
         except Unfixable as error:
             failed.append((target, str(error)))
+            continue
+        if target.policy is None:
+            given_a_line.add(id(target.container))
     return edits, failed
+
+
+def _inherits_image(target: Target) -> bool:
+    return target.image is not None and target.image.owner is not target.container

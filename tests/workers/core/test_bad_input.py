@@ -56,3 +56,11 @@ def test_curly_braces_inside_strings_are_scanned() -> None:
 def test_files_without_containers_are_not_parsed() -> None:
     report = check_manifest("x.yaml", b"{{ this is not yaml\n", Config(), fix=True)
     assert report.skipped is None and report.findings == ()
+
+
+def test_check_skips_what_fix_would_refuse() -> None:
+    data = POD.replace(b"metadata: {name: p}", b"metadata: {name: p, labels: {a: '1', a: '2'}}")
+    checked = check_manifest("dup.yaml", data, Config())
+    fixed = check_manifest("dup.yaml", data, Config(), fix=True)
+    assert checked.skipped == fixed.skipped == "duplicate key 'a' at line 3"
+    assert checked.findings == fixed.findings == () and fixed.fixed is None
