@@ -17,6 +17,7 @@ from workers.commands.fix import run_fix
 from workers.commands.inputs import UsageError
 from workers.config import CONFIG_FILENAME, schema_json
 from workers.config_loading import ConfigError, parse_config
+from workers.settings import SettingsError
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -43,6 +44,24 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="*", type=Path, metavar="FILE")
 
     commands.add_parser("schema", help=f"print the JSON Schema of {CONFIG_FILENAME}")
+
+    serve = commands.add_parser("serve", help="run the webhook receiver (and, embedded, a worker)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    worker_choice = serve.add_mutually_exclusive_group()
+    worker_choice.add_argument(
+        "--with-worker", dest="with_worker", action="store_true", default=None
+    )
+    worker_choice.add_argument("--no-worker", dest="with_worker", action="store_false")
+
+    worker = commands.add_parser("worker", help="run a Celery worker that performs scans")
+    worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--loglevel", default="INFO")
+
+    once = commands.add_parser("scan", help="scan one repository now (no queue)")
+    once.add_argument("forge", choices=("github", "gitlab"))
+    once.add_argument("repo", metavar="OWNER/REPO")
+    once.add_argument("--dry-run", action="store_true", help="read everything, write nothing")
     return parser
 
 
@@ -70,14 +89,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "validate-config":
             return _validate(args.files or [Path(CONFIG_FILENAME)])
-        sys.stdout.write(schema_json())
-        return 0
-    except UsageError as error:
+        if args.command == "schema":
+            sys.stdout.write(schema_json())
+            return 0
+        return _service(args)
+    except (UsageError, SettingsError) as error:
         print(f"pullpolicy: {error}", file=sys.stderr)
         return 2
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+
+
+def _service(args: argparse.Namespace) -> int:
+    # Imported here: the local commands must not pay for Celery, FastAPI and forge clients.
+    from workers.commands import service
+
+    if args.command == "serve":
+        return service.run_serve(args.host, args.port, with_worker=args.with_worker)
+    if args.command == "worker":
+        return service.run_worker(args.concurrency, args.loglevel)
+    return service.run_scan_once(args.forge, args.repo, dry_run=args.dry_run)
 
 
 def _validate(files: Sequence[Path]) -> int:

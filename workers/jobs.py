@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 SCAN_TASK = "pullpolicy.scan"  # the Celery task name the receiver sends to
+SCAN_QUEUE = "pullpolicy"  # the queue workers consume and the receiver publishes to
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class Settings(BaseModel):
     insecure_no_webhook_secret: bool = False  # local development only
     max_scans_per_installation: int = 4  # concurrent scans of one GitHub App installation
     scan_lock_seconds: int = 600  # a scan holding its repository lock longer is presumed dead
+    busy_retry_seconds: float = 15.0  # wait before retrying a scan whose repository is busy
     installation_scan_spacing_seconds: float = Field(default=10.0, ge=0)
     """Seconds between the initial scans queued for one installation: spreads a many-repository
     installation over time instead of spending the installation's API rate limit at once."""
