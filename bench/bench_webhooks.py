@@ -1,0 +1,449 @@
+"""Webhook receiver load benchmark (not a test).
+
+Serves in uvicorn subprocesses on 127.0.0.1 (1) a bare Starlette app whose one POST endpoint
+reads the body and answers 202 — the baseline — and (2) the receiver, `bot.main.create_app` with
+JSON logs on and a no-op enqueuer: with the default embedded SQLite state; with a no-op enqueuer
+that declares itself blocking, as the Celery one does (so each queued delivery pays the hop to a
+worker thread that production pays); and with Redis state when Redis answers on REDIS_URL or
+127.0.0.1:6379. One asyncio load generator (a minimal keep-alive HTTP/1.1 client, far cheaper
+than the servers it drives) sends signed GitHub push deliveries (tests/bot/payloads/github/
+push.4.json), each with a fresh delivery id so none is short-cut as a duplicate:
+
+- max throughput: CONCURRENCY requests in flight for --seconds after a warm-up, in --rounds
+  rounds that alternate between the servers (this machine's load drifts; alternating keeps the
+  comparison fair); the ratio is the median of the per-round ratios to the bare endpoint;
+- latency: an open-loop schedule of RATE deliveries/s for --latency-seconds, each latency
+  measured from its scheduled send time (so a stalled server cannot hide its queue).
+
+    .venv/bin/python bench/bench_webhooks.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY))
+
+from bot.verify import github_signature  # noqa: E402
+from workers.jobs import ScanJob  # noqa: E402
+
+SECRET = "bench-webhook-secret"
+PAYLOAD = REPOSITORY / "tests" / "bot" / "payloads" / "github" / "push.4.json"
+CONCURRENCY = 32
+RATE = 200.0  # deliveries per second for the latency run
+THROUGHPUT_TARGET = 0.5  # of the bare endpoint's throughput
+P99_TARGET_MS = 50.0
+MAX_REQUESTS = 50_000  # bound on any one run, whatever the speed
+BLOCKING_VARIABLE = "BENCH_BLOCKING_ENQUEUER"
+
+
+# --- the apps uvicorn serves (`--factory bench_webhooks:<name>`) ----------------------------
+
+
+class NoOpEnqueuer:
+    blocking = False
+
+    def enqueue(self, job: ScanJob, countdown: float = 0.0) -> None:
+        return None
+
+
+class BlockingNoOpEnqueuer(NoOpEnqueuer):
+    blocking = True  # like CeleryEnqueuer: the app calls it from a worker thread
+
+
+def receiver_app() -> object:
+    from bot.logs import configure_logging
+    from bot.main import create_app
+    from workers.settings import load_settings
+
+    configure_logging()
+    blocking = os.environ.get(BLOCKING_VARIABLE) == "1"
+    enqueuer = BlockingNoOpEnqueuer() if blocking else NoOpEnqueuer()
+    return create_app(load_settings(), enqueuer=enqueuer)
+
+
+def bare_app() -> object:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def accept(request: Request) -> Response:
+        await request.body()
+        return Response(status_code=202)
+
+    return Starlette(routes=[Route("/webhooks/github", accept, methods=["POST"])])
+
+
+# --- server processes ---------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(self, factory: str, environment: dict[str, str], log: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                f"bench_webhooks:{factory}",
+                "--app-dir",
+                str(Path(__file__).parent),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=REPOSITORY,
+            env=environment,
+            stdout=self._log,
+            stderr=self._log,
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}")
+            try:
+                httpx.get(f"{self.url}/healthz", timeout=0.5)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+        self._log.close()
+
+
+# --- load ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    throughputs: list[float] = field(default_factory=list)
+    cpu_per_delivery_us: list[float] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    errors: int = 0
+    unexpected: Counter[int] = field(default_factory=Counter)
+
+
+class Deliveries:
+    """Signed push deliveries: one body and signature, a fresh delivery id each."""
+
+    def __init__(self) -> None:
+        self.body = PAYLOAD.read_bytes()
+        self.signature = github_signature(SECRET.encode(), self.body)
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": self.signature,
+        }
+
+
+Send = Callable[[], Awaitable[int]]
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection: a minimal client, so the load generator costs far
+    less CPU than the servers it measures (httpx's own overhead flattened the comparison)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def post(self, request: bytes) -> int:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        if length:
+            await self.reader.readexactly(length)
+        return int(lines[0].split(" ", 2)[1])
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Pool:
+    """Idle connections to one server; opens another when all are busy."""
+
+    def __init__(self, port: int, deliveries: Deliveries) -> None:
+        self.port = port
+        self.deliveries = deliveries
+        self.idle: list[Connection] = []
+        self.opened: list[Connection] = []
+        self.sent = 0
+        self.unexpected: Counter[int] = Counter()  # status -> count; 0: connection error
+
+    def request(self) -> bytes:
+        headers = "".join(
+            f"{name}: {value}\r\n" for name, value in self.deliveries.headers().items()
+        )
+        return (
+            f"POST /webhooks/github HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{headers}"
+            f"Content-Length: {len(self.deliveries.body)}\r\n\r\n"
+        ).encode("latin-1") + self.deliveries.body
+
+    async def send(self) -> int:
+        self.sent += 1
+        request = self.request()
+        status = 0
+        # A reused connection may have been closed by the server's keep-alive timeout while
+        # idle: like any HTTP client, retry once on a fresh connection.
+        for reuse in (bool(self.idle), False):
+            connection = self.idle.pop() if reuse else await self._open()
+            try:
+                status = await connection.post(request)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                connection.close()
+                continue
+            self.idle.append(connection)
+            break
+        if status != 202:
+            self.unexpected[status] += 1  # 0: the connection failed
+        return status
+
+    async def _open(self) -> Connection:
+        connection = await Connection.open(self.port)
+        self.opened.append(connection)
+        return connection
+
+    def close(self) -> None:
+        for connection in self.opened:
+            connection.close()
+
+
+async def max_throughput(send: Send, seconds: float, warmup: float) -> tuple[float, int]:
+    counts = {"done": 0, "errors": 0}
+    measuring = asyncio.Event()
+    stop_at = time.monotonic() + warmup + seconds
+
+    async def worker() -> None:
+        while time.monotonic() < stop_at and counts["done"] < MAX_REQUESTS:
+            status = await send()
+            if measuring.is_set():
+                counts["done"] += 1
+                counts["errors"] += status != 202
+
+    workers = [asyncio.create_task(worker()) for _ in range(CONCURRENCY)]
+    await asyncio.sleep(warmup)
+    measuring.set()
+    started = time.monotonic()
+    await asyncio.gather(*workers)
+    return counts["done"] / (time.monotonic() - started), counts["errors"]
+
+
+async def fixed_rate(send: Send, rate: float, seconds: float) -> tuple[list[float], int]:
+    total = min(int(rate * seconds), MAX_REQUESTS)
+    latencies: list[float] = []
+    errors = 0
+    start = time.monotonic() + 0.1
+
+    async def one(scheduled: float) -> None:
+        nonlocal errors
+        await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+        status = await send()
+        latencies.append(time.monotonic() - scheduled)
+        errors += status != 202
+
+    await asyncio.gather(*(one(start + n / rate) for n in range(total)))
+    return latencies, errors
+
+
+async def throughput_of(port: int, seconds: float) -> tuple[float, int, Pool]:
+    """Deliveries/s, errors, and the pool (deliveries sent, unexpected answers)."""
+    pool = Pool(port, Deliveries())
+    try:
+        throughput, errors = await max_throughput(pool.send, seconds, warmup=min(1.0, seconds / 3))
+        return throughput, errors, pool
+    finally:
+        pool.close()
+
+
+async def latency_of(port: int, seconds: float) -> tuple[float, float, int, Pool]:
+    pool = Pool(port, Deliveries())
+    try:
+        latencies, errors = await fixed_rate(pool.send, RATE, seconds)
+    finally:
+        pool.close()
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return statistics.median(ordered) * 1000, p99 * 1000, errors, pool
+
+
+def _redis_url() -> str | None:
+    import redis
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        return url if client.ping() else None
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+
+
+def run(seconds: float, rounds: int, latency_seconds: float) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as scratch:
+        base = {
+            key: value for key, value in os.environ.items() if not key.startswith("PULLPOLICY_")
+        }
+        base |= {
+            "PULLPOLICY_GITHUB_APP_ID": "1",
+            "PULLPOLICY_GITHUB_WEBHOOK_SECRET": SECRET,
+        }
+        variants: list[tuple[str, str, dict[str, str]]] = [
+            ("bare Starlette 202", "bare_app", {}),
+            ("receiver, SQLite state", "receiver_app", {}),
+            ("  + enqueue in a thread", "receiver_app", {BLOCKING_VARIABLE: "1"}),
+        ]
+        redis_url = _redis_url()
+        if redis_url:
+            variants.append(
+                ("receiver, Redis state", "receiver_app", {"PULLPOLICY_REDIS_URL": redis_url})
+            )
+        servers: list[Server] = []
+        try:
+            for number, (_, factory, extra) in enumerate(variants):
+                data_dir = {"PULLPOLICY_DATA_DIR": str(Path(scratch) / f"data-{number}")}
+                log = Path(scratch) / f"server-{number}.log"
+                servers.append(Server(factory, base | data_dir | extra, log))
+            for server in servers:
+                server.wait_ready()
+            return _measure_all(
+                [name for name, _, _ in variants], servers, seconds, rounds, latency_seconds
+            )
+        finally:
+            for server in servers:
+                server.stop()
+
+
+def _measure_all(
+    names: list[str], servers: list[Server], seconds: float, rounds: int, latency_seconds: float
+) -> list[Result]:
+    results = [Result(name) for name in names]
+    for _ in range(rounds):
+        for result, server in zip(results, servers, strict=True):
+            cpu_before = server.cpu_seconds()
+            throughput, errors, pool = asyncio.run(throughput_of(server.port, seconds))
+            cpu = server.cpu_seconds() - cpu_before
+            result.throughputs.append(throughput)
+            result.cpu_per_delivery_us.append(cpu / pool.sent * 1e6)
+            result.errors += errors
+            result.unexpected += pool.unexpected
+        for result in results:
+            result.ratios.append(result.throughputs[-1] / results[0].throughputs[-1])
+    for result, server in zip(results, servers, strict=True):
+        time.sleep(0.5)  # let the previous server's backlog drain
+        result.p50_ms, result.p99_ms, errors, pool = asyncio.run(
+            latency_of(server.port, latency_seconds)
+        )
+        result.errors += errors
+        result.unexpected += pool.unexpected
+    return results
+
+
+def report(results: list[Result], rounds: int, seconds: float) -> None:
+    print(
+        f"{'server':<26}{'deliveries/s':>14}{'vs bare':>9}{'target':>8}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'target':>8}{'errors':>8}{'CPU µs/delivery':>17}"
+    )
+    for number, result in enumerate(results):
+        ratio = statistics.median(result.ratios)
+        verdicts = ("-", "-")
+        if number:
+            verdicts = (
+                "PASS" if ratio >= THROUGHPUT_TARGET else "MISS",
+                "PASS" if result.p99_ms < P99_TARGET_MS else "MISS",
+            )
+        print(
+            f"{result.name:<26}{statistics.median(result.throughputs):>14.0f}{ratio:>9.2f}"
+            f"{verdicts[0]:>8}{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}{verdicts[1]:>8}"
+            f"{result.errors:>8}{statistics.median(result.cpu_per_delivery_us):>17.0f}"
+        )
+    print(
+        f"deliveries/s: median of {rounds} rounds of {seconds:g} s with {CONCURRENCY} in flight; "
+        f"vs bare: median of the per-round ratios. Targets: >= {THROUGHPUT_TARGET:.0%} of the "
+        f"bare endpoint's throughput; p99 < {P99_TARGET_MS:.0f} ms at {RATE:.0f} deliveries/s "
+        "(latency from each delivery's scheduled send time). CPU µs/delivery: the server "
+        "process's own CPU time per delivery in the throughput runs (median), which neighbours "
+        "on a shared machine do not skew."
+    )
+    for result in results:
+        if result.unexpected:
+            answers = ", ".join(
+                f"{count} x {'connection error' if status == 0 else status}"
+                for status, count in sorted(result.unexpected.items())
+            )
+            print(f"unexpected answers from {result.name.strip()}: {answers} (warm-ups included)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=float, default=4.0, help="max-throughput window")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating throughput rounds")
+    parser.add_argument("--latency-seconds", type=float, default=10.0, help="fixed-rate run")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.seconds, arguments.rounds, arguments.latency_seconds = 1.5, 1, 3.0
+    results = run(arguments.seconds, arguments.rounds, arguments.latency_seconds)
+    report(results, arguments.rounds, arguments.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""The whole loop with real processes: signed webhook → uvicorn → Redis → Celery worker process →
+the local forge, on GitHub and on GitLab. Slow by nature (processes, polling): one receiver and
+two workers serve every test of a forge, each test on a repository of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.bot.redis_service import redis_url_fixture
+from tests.e2e.harness import (
+    APP_ID,
+    GITLAB_TOKEN,
+    Bot,
+    github_push,
+    gitlab_push,
+    settings_env,
+    wait_for,
+)
+from tests.fakeforge import FakeForge
+from tests.fakeforge.records import ChangeRequestRecord
+from tests.forge_subjects import AppKey
+from workers.config import DEFAULT_BRANCH
+
+pytestmark = pytest.mark.e2e
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: registry.example.com/web:1.2
+"""
+JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec:
+  template:
+    spec:
+      containers: [{name: migrate, image: "tools:3", imagePullPolicy: IfNotPresent}]
+"""
+FIXED = DEPLOYMENT + "        imagePullPolicy: Always\n"
+_installations = itertools.count(7000)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    yield from redis_url_fixture()
+
+
+@pytest.fixture(scope="module")
+def forge(tmp_path_factory: pytest.TempPathFactory, app_key: AppKey) -> Iterator[FakeForge]:
+    fake = FakeForge(tmp_path_factory.mktemp("forge"))
+    fake.start()
+    fake.register_app(APP_ID, app_key.public_pem)
+    fake.add_token(GITLAB_TOKEN)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(
+    forge: FakeForge, app_key: AppKey, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bot]:
+    logs = tmp_path_factory.mktemp("logs")
+    env = settings_env(
+        forge_url=forge.url,
+        github_api_url=forge.github_api_url,
+        gitlab_url=forge.gitlab_url,
+        private_key=app_key.private_pem,
+        data_dir=tmp_path_factory.mktemp("data"),
+        redis_url=redis_url,
+    )
+    running = Bot(env, logs)
+    try:
+        running.start_receiver()
+        running.start_worker()
+        yield running
+    finally:
+        running.stop()
+
+
+@dataclass
+class Repo:
+    """One repository on the fake forge, and how to tell the bot about pushes to it."""
+
+    kind: str
+    name: str
+    forge: FakeForge
+    bot: Bot
+    installation: int
+
+    def push(self, files: dict[str, str | None], *, deliver: bool = True) -> str:
+        before = self.forge.branch_head(self.name, "main") or ""
+        after = self.forge.push_commit(self.name, "main", files, "change manifests")
+        if deliver:
+            self.deliver(before, after, list(files))
+        return after
+
+    def deliver(
+        self, before: str, after: str, touched: list[str], delivery: str | None = None
+    ) -> int:
+        if self.kind == "github":
+            body = github_push(self.name, self.installation, before, after, touched)
+            response = self.bot.github("push", body, delivery=delivery)
+        else:
+            response = self.bot.gitlab(
+                "Push Hook", gitlab_push(self.name, before, after, touched), delivery=delivery
+            )
+        assert response.status_code in (200, 202), response.text
+        return response.status_code
+
+    def requests(self) -> list[ChangeRequestRecord]:
+        return self.forge.change_requests(self.name)
+
+    def open_requests(self) -> list[ChangeRequestRecord]:
+        return [r for r in self.requests() if r.state == "open"]
+
+    def bot_file(self, path: str) -> bytes | None:
+        head = self.forge.branch_head(self.name, DEFAULT_BRANCH)
+        return None if head is None else self.forge.read(self.name, head, path)
+
+
+@pytest.fixture(params=["github", "gitlab"])
+def repo(request: pytest.FixtureRequest, forge: FakeForge, bot: Bot) -> Iterator[Repo]:
+    kind = str(request.param)
+    name = f"team-{uuid.uuid4().hex[:8]}/deploys"
+    forge.create_repo(name, {"README.md": "# deploys\n"})
+    installation = next(_installations)
+    forge.add_installation(installation, [name])
+    yield Repo(kind, name, forge, bot, installation)
+
+
+def wait_single_pr(
+    repo: Repo,
+    predicate: Callable[[ChangeRequestRecord], bool] = lambda request: True,
+    what: str = "one open PR",
+) -> ChangeRequestRecord:
+    """Wait until the repository has exactly one open PR and it satisfies `predicate`."""
+
+    def check() -> list[ChangeRequestRecord]:
+        open_ = repo.open_requests()
+        return open_ if len(open_) == 1 and predicate(open_[0]) else []
+
+    try:
+        return wait_for(check, what=what)[0]
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{repo.bot.diagnostics()}") from None
+
+
+def test_push_opens_one_pr_and_a_second_push_updates_it(repo: Repo) -> None:
+    repo.push({"k8s/web.yaml": DEPLOYMENT})
+    first = wait_single_pr(repo)
+    assert repo.bot_file("k8s/web.yaml") == FIXED.encode()
+    assert "registry.example.com/web:1.2" in first.body
+    repo.push({"k8s/job.yaml": JOB})
+    second = wait_single_pr(repo, lambda r: "migrate" in r.body, "the PR to mention the new job")
+    assert second.number == first.number
+    assert len(repo.requests()) == 1
+    assert b"imagePullPolicy: Always}" in (repo.bot_file("k8s/job.yaml") or b"")
+
+
+def test_redelivery_never_scans_twice(repo: Repo) -> None:
+    before = repo.forge.branch_head(repo.name, "main") or ""
+    after = repo.push({"k8s/web.yaml": DEPLOYMENT}, deliver=False)
+    delivery = str(uuid.uuid4())
+    assert repo.deliver(before, after, ["k8s/web.yaml"], delivery) == 202
+    assert repo.deliver(before, after, ["k8s/web.yaml"], delivery) == 200  # duplicate, ignored
+    wait_single_pr(repo)
+    assert len(repo.requests()) == 1
+
+
+def test_racing_pushes_end_with_one_pr_at_the_newest_head(repo: Repo) -> None:
+    first_before = repo.forge.branch_head(repo.name, "main") or ""
+    first = repo.push({"k8s/web.yaml": DEPLOYMENT}, deliver=False)
+    second = repo.push({"k8s/job.yaml": JOB}, deliver=False)
+    repo.deliver(first_before, first, ["k8s/web.yaml"])
+    repo.deliver(first, second, ["k8s/job.yaml"])
+
+    def at_newest_head(request: ChangeRequestRecord) -> bool:
+        head = repo.forge.branch_head(repo.name, DEFAULT_BRANCH)
+        return head is not None and repo.forge.commit_parents(repo.name, head) == [second]
+
+    wait_single_pr(repo, at_newest_head, "the PR rebuilt on the newest head")
+    assert len(repo.requests()) == 1
+    assert repo.bot_file("k8s/web.yaml") == FIXED.encode()
+
+
+def test_human_commit_stops_the_bot_with_one_comment(repo: Repo) -> None:
+    repo.push({"k8s/web.yaml": DEPLOYMENT})
+    wait_single_pr(repo)
+    human = repo.forge.push_commit(repo.name, DEFAULT_BRANCH, {"NOTES.md": "mine\n"}, "tweak")
+    repo.push({"k8s/job.yaml": JOB})
+    wait_single_pr(repo, lambda r: len(r.comments) == 1, "the hands-off comment")
+    repo.push({"k8s/other.yaml": JOB.replace("migrate", "other")})
+    time.sleep(3)  # give a wrong second comment the chance to appear
+    (request,) = repo.open_requests()
+    assert len(request.comments) == 1
+    assert repo.forge.branch_head(repo.name, DEFAULT_BRANCH) == human
+
+
+def test_fixed_by_hand_closes_the_pr_and_deletes_the_branch(repo: Repo) -> None:
+    repo.push({"k8s/web.yaml": DEPLOYMENT})
+    wait_single_pr(repo)
+    repo.push({"k8s/web.yaml": FIXED})
+    wait_for(lambda: not repo.open_requests(), what="the PR to close")
+    wait_for(
+        lambda: repo.forge.branch_head(repo.name, DEFAULT_BRANCH) is None, what="branch deletion"
+    )
+    assert [r.state for r in repo.requests()] == ["closed"]
+
+
+def test_declined_pr_is_not_reopened_by_an_unrelated_push(repo: Repo) -> None:
+    repo.push({"k8s/web.yaml": DEPLOYMENT})
+    request = wait_single_pr(repo)
+    repo.forge.close(repo.name, request.number)
+    repo.push({"README.md": "# deploys, unrelated\n", "k8s/web.yaml": DEPLOYMENT + "# touched\n"})
+    time.sleep(5)
+    assert repo.open_requests() == []
+
+
+def test_bad_signature_is_refused_and_queues_nothing(repo: Repo) -> None:
+    before = repo.forge.branch_head(repo.name, "main") or ""
+    after = repo.push({"k8s/web.yaml": DEPLOYMENT}, deliver=False)
+    if repo.kind == "github":
+        body = github_push(repo.name, repo.installation, before, after, ["k8s/web.yaml"])
+        response = repo.bot.github("push", body, secret="not-the-secret")
+    else:
+        response = repo.bot.gitlab(
+            "Push Hook", gitlab_push(repo.name, before, after, []), token="not-the-token"
+        )
+    assert response.status_code == 401
+    time.sleep(3)
+    assert repo.requests() == []
+
+
+def test_forge_storms_are_retried_to_one_pr(repo: Repo) -> None:
+    repo.forge.fail_next(4, 502)
+    repo.forge.fail_next(2, 429, retry_after=1)
+    repo.push({"k8s/web.yaml": DEPLOYMENT})
+    wait_single_pr(repo)
+    time.sleep(2)
+    assert len(repo.requests()) == 1
+
+
+def test_worker_killed_mid_scan_is_redelivered(repo: Repo, bot: Bot) -> None:
+    workers = [p for p in bot.processes if p.name.startswith("worker")]
+    repo.forge.slow_next(6, 2.0)  # the scan now takes over ten seconds
+    repo.push({"k8s/web.yaml": DEPLOYMENT})
+    wait_for(lambda: repo.forge.requests, what="the scan to start")
+    time.sleep(1)
+    for worker in workers:
+        worker.kill()
+    bot.start_worker()
+    wait_single_pr(repo, what="the redelivered scan's PR")
+    time.sleep(3)
+    assert len(repo.requests()) == 1
+
+
+def test_embedded_mode_without_redis(forge: FakeForge, app_key: AppKey, tmp_path: Path) -> None:
+    env = settings_env(
+        forge_url=forge.url,
+        github_api_url=forge.github_api_url,
+        gitlab_url=forge.gitlab_url,
+        private_key=app_key.private_pem,
+        data_dir=tmp_path / "data",
+        redis_url=None,
+    )
+    embedded = Bot(env, tmp_path)
+    name = f"solo-{uuid.uuid4().hex[:8]}/deploys"
+    forge.create_repo(name, {"README.md": "# deploys\n"})
+    installation = next(_installations)
+    forge.add_installation(installation, [name])
+    try:
+        embedded.start_receiver(embedded_worker=True)  # one command runs everything
+        repo = Repo("github", name, forge, embedded, installation)
+        repo.push({"k8s/web.yaml": DEPLOYMENT})
+        wait_single_pr(repo)
+        assert repo.bot_file("k8s/web.yaml") == FIXED.encode()
+    finally:
+        embedded.stop()

@@ -1,0 +1,107 @@
+"""The Celery task around a scan: locks, concurrency caps, retry timing, hands-off memory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.fakeforge import FakeForge
+from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO, AppKey
+from workers.celery_app import make_celery
+from workers.forge.base import RateLimited, Transient
+from workers.jobs import SCAN_TASK, ScanJob
+from workers.settings import Settings
+from workers.state import SCANNED, LockHeld
+from workers.tasks import Worker, retry_delay
+
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: a:1}]\n"
+)
+
+
+@pytest.fixture
+def settings(fake_forge: FakeForge, app_key: AppKey, tmp_path: Path) -> Settings:
+    fake_forge.register_app(APP_ID, app_key.public_pem)
+    fake_forge.create_repo(REPO, {"pod.yaml": POD})
+    fake_forge.add_installation(INSTALLATION_ID, [REPO])
+    return Settings.model_validate(
+        {
+            "github_api_url": fake_forge.github_api_url,
+            "github_app_id": APP_ID,
+            "github_private_key": app_key.private_pem,
+            "github_seconds_between_requests": 0,
+            "github_seconds_between_writes": 0,
+            "forge_read_retries": 0,
+            "data_dir": tmp_path / "data",
+            "max_scans_per_installation": 1,
+        }
+    )
+
+
+JOB = ScanJob(forge="github", repo=REPO, reason="push", installation_id=INSTALLATION_ID)
+
+
+def test_scan_marks_the_repository_scanned(settings: Settings, fake_forge: FakeForge) -> None:
+    worker = Worker(settings)
+    assert not worker.state.is_marked(SCANNED, JOB.lock_key)
+    outcome = worker.scan(JOB)
+    assert outcome.action == "opened"
+    assert worker.state.is_marked(SCANNED, JOB.lock_key)
+    assert len(fake_forge.change_requests(REPO)) == 1
+
+
+def test_one_scan_per_repository_at_a_time(settings: Settings) -> None:
+    worker = Worker(settings)
+    with worker.state.lock(f"repo:{JOB.lock_key}", 60), pytest.raises(LockHeld):
+        worker.scan(JOB)
+
+
+def test_installation_concurrency_cap(settings: Settings) -> None:
+    worker = Worker(settings)
+    with worker.state.lock(f"installation:{INSTALLATION_ID}:0", 60), pytest.raises(LockHeld):
+        worker.scan(JOB)
+
+
+def test_retry_delays() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    limited = RateLimited("limited", now + timedelta(seconds=90))
+    assert 90 <= retry_delay(limited, 0, now=now) <= 95
+    assert 1 <= retry_delay(RateLimited("past", now - timedelta(hours=1)), 0, now=now) <= 6
+    assert all(0 <= retry_delay(Transient("502"), 3) <= 16 for _ in range(50))
+    assert all(retry_delay(Transient("502"), 30) <= 600 for _ in range(50))
+    busy = retry_delay(LockHeld("busy"), 0, busy_seconds=15)
+    assert 15 <= busy <= 20
+
+
+class RetryRequested(Exception):
+    pass
+
+
+def test_task_retries_when_the_repository_is_busy(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_celery(settings)
+    task = app.tasks[SCAN_TASK]
+    requested: list[float] = []
+
+    def retry(*, exc: Exception, countdown: float) -> RetryRequested:
+        assert isinstance(exc, LockHeld)
+        requested.append(countdown)
+        return RetryRequested()
+
+    # Eager execution would re-run a retry at once; what matters is what the task asks for.
+    monkeypatch.setattr(task, "retry", retry)
+    worker = Worker(settings)
+    with worker.state.lock(f"repo:{JOB.lock_key}", 60), pytest.raises(RetryRequested):
+        task.run(JOB.to_dict())
+    assert len(requested) == 1 and requested[0] >= settings.busy_retry_seconds
+    assert task.run(JOB.to_dict())["action"] == "opened"
+
+
+def test_a_repository_that_is_gone_is_dropped_not_retried(settings: Settings) -> None:
+    task = make_celery(settings).tasks[SCAN_TASK]
+    gone = ScanJob(forge="github", repo="acme/deleted", reason="push", installation_id=None)
+    result = task.run(gone.to_dict())
+    assert result["action"] == "dropped" and "acme/deleted" in result["reason"]

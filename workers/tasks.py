@@ -1,0 +1,122 @@
+"""Thin Celery tasks: decode the job, take the repository's lock, run the scan, retry wisely."""
+
+from __future__ import annotations
+
+import logging
+import random
+from contextlib import ExitStack
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Celery, Task
+
+from workers import scan
+from workers.forge.base import Forge, NotFound, PermissionDenied, RateLimited, Transient
+from workers.forge.factory import open_forge
+from workers.jobs import SCAN_TASK, ScanJob
+from workers.pr import Action
+from workers.settings import Settings
+from workers.state import SCANNED, LockHeld, State, open_state
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 10
+HANDS_OFF = "hands-off-commented"
+
+
+class Worker:
+    """What a worker process keeps between tasks: settings, state and forge adapters."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._state: State | None = None
+        self._forges: dict[str, Forge] = {}
+
+    @property
+    def state(self) -> State:
+        if self._state is None:
+            self._state = open_state(self.settings)
+        return self._state
+
+    def forge(self, name: str) -> Forge:
+        if name not in self._forges:  # adapters cache installation tokens: keep them
+            self._forges[name] = open_forge(self.settings, name)
+        return self._forges[name]
+
+    def scan(self, job: ScanJob) -> scan.ScanOutcome:
+        """Raises LockHeld when another worker scans this repository or the installation is
+        at its concurrency cap."""
+        with ExitStack() as held:
+            held.enter_context(
+                self.state.lock(f"repo:{job.lock_key}", self.settings.scan_lock_seconds)
+            )
+            if job.installation_id is not None:
+                self._take_installation_slot(held, job.installation_id)
+            outcome = scan.run(
+                self.forge(job.forge),
+                job,
+                hands_off_noted=lambda n: self.state.is_marked(HANDS_OFF, f"{job.lock_key}#{n}"),
+            )
+            if outcome.action == Action.HANDS_OFF.value and outcome.pr_number is not None:
+                self.state.mark(HANDS_OFF, f"{job.lock_key}#{outcome.pr_number}")
+            self.state.mark(SCANNED, job.lock_key)
+            return outcome
+
+    def _take_installation_slot(self, held: ExitStack, installation: int) -> None:
+        """One of N per-installation slots: GitHub rate-limits per installation."""
+        for slot in range(self.settings.max_scans_per_installation):
+            key = f"installation:{installation}:{slot}"
+            try:
+                held.enter_context(self.state.lock(key, self.settings.scan_lock_seconds))
+            except LockHeld:
+                continue
+            return
+        raise LockHeld(f"installation {installation} is at its concurrency cap")
+
+
+def retry_delay(
+    error: Exception, retries: int, *, busy_seconds: float = 15.0, now: datetime | None = None
+) -> float:
+    """Seconds to wait before retrying: the forge's reset time for rate limits, a fixed wait
+    (plus jitter) when the repository is busy, otherwise exponential backoff with full jitter
+    (capped at ten minutes)."""
+    if isinstance(error, RateLimited):
+        now = now or datetime.now(UTC)
+        return max(1.0, (error.retry_at - now).total_seconds()) + random.uniform(0, 5)  # noqa: S311
+    if isinstance(error, LockHeld):
+        return busy_seconds + random.uniform(0, busy_seconds / 3)  # noqa: S311
+    return random.uniform(0, min(600.0, 2.0 * 2**retries))  # noqa: S311
+
+
+def register_tasks(app: Celery, settings: Settings) -> None:
+    worker = Worker(settings)
+
+    @app.task(name=SCAN_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=True, shared=False)  # type: ignore[untyped-decorator]
+    def scan_repository(task: Task, payload: dict[str, Any]) -> dict[str, Any]:
+        job = ScanJob.from_dict(payload)
+        try:
+            outcome = worker.scan(job)
+        except (NotFound, PermissionDenied) as error:
+            # The repository is gone or the installation lost access: retrying cannot help.
+            log.warning(
+                "scan dropped",
+                extra={"repo": job.repo, "delivery": job.delivery_id, "reason": str(error)},
+            )
+            return {"repo": job.repo, "action": "dropped", "reason": str(error)}
+        except (RateLimited, Transient, LockHeld) as error:
+            delay = retry_delay(
+                error, task.request.retries, busy_seconds=settings.busy_retry_seconds
+            )
+            log.warning(
+                "scan deferred",
+                extra={
+                    "repo": job.repo,
+                    "delivery": job.delivery_id,
+                    "reason": str(error),
+                    "retry_in": round(delay, 1),
+                },
+            )
+            raise task.retry(exc=error, countdown=delay) from None
+        log.info("scan finished", extra={"delivery": job.delivery_id, **asdict(outcome)})
+        return asdict(outcome)
