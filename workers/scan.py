@@ -11,7 +11,7 @@ from workers.config import CONFIG_FILENAME, Config, Mode
 from workers.config_loading import ConfigError, parse_config
 from workers.core.explain import finding_message
 from workers.core.findings import Exempted, FileReport, Finding
-from workers.core.tree import ReadError, plan_scan, scan
+from workers.core.tree import ReadError, ScanPlan, plan_scan, scan
 from workers.forge.base import (
     Annotation,
     CheckConclusion,
@@ -23,6 +23,7 @@ from workers.forge.base import (
 )
 from workers.jobs import ScanJob
 from workers.pr import ALL_STATES, Action, Proposal, PrResult, declined_fingerprints, ensure_fix_pr
+from workers.report_cache import ReportCache, scan_digest
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,15 @@ def run(
     *,
     hands_off_noted: Callable[[int], bool] = lambda number: False,
     dry_run: bool = False,
+    cache: ReportCache | None = None,
 ) -> ScanOutcome:
     """Scan the repository's default branch head and bring its fix PR up to date.
 
     The newest head is always scanned (not the job's), so a burst of pushes collapses into
     one correct result. `hands_off_noted(pr_number)` says we already commented about a human
-    commit on that PR. `dry_run` reads everything and writes nothing.
+    commit on that PR. `dry_run` reads everything and writes nothing. With a `cache`,
+    manifests whose blob was scanned before (same path, config and declined set) are not
+    fetched again.
     """
     repo = RepoRef(job.forge, job.repo, job.installation_id)
     start_calls = forge.api_calls
@@ -72,7 +76,7 @@ def run(
     plan = plan_scan((p for p, e in entries.items() if not e.is_symlink), config)
     reader = _reader(forge, repo, head, entries)
     fix = config.mode == Mode.FIX
-    reports = list(scan(plan, reader, config, fix=fix, declined=declined))
+    reports = _scan_cached(plan, reader, entries, config, fix, declined, cache)
     skipped = tuple((r.path, r.skipped) for r in reports if r.skipped is not None)
     skipped += tuple((p, "symbolic link: not followed") for p, e in entries.items() if e.is_symlink)
     findings = [finding for report in reports for finding in report.findings]
@@ -103,6 +107,28 @@ def run(
     return _outcome(
         job, head, forge, start_calls, len(findings), result.action.value, result.number
     )
+
+
+def _scan_cached(
+    plan: ScanPlan,
+    reader: Callable[[str], bytes],
+    entries: dict[str, TreeEntry],
+    config: Config,
+    fix: bool,
+    declined: frozenset[str],
+    cache: ReportCache | None,
+) -> list[FileReport]:
+    if cache is None:
+        return list(scan(plan, reader, config, fix=fix, declined=declined))
+    digest = scan_digest(config, declined, fix=fix)
+    known = {path: cache.get((digest, path, entries[path].sha)) for path in plan.manifests}
+    todo = ScanPlan(tuple(path for path, hit in known.items() if hit is None), plan.charts)
+    fresh = {r.path: r for r in scan(todo, reader, config, fix=fix, declined=declined)}
+    for path in todo.manifests:
+        cache.put((digest, path, entries[path].sha), fresh[path])
+    manifests = [known[path] or fresh[path] for path in plan.manifests]
+    charts = [report for path, report in fresh.items() if path not in known]
+    return [report for report in manifests if report is not None] + charts
 
 
 def _read_config(

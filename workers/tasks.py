@@ -16,6 +16,7 @@ from workers.forge.base import Forge, NotFound, PermissionDenied, RateLimited, T
 from workers.forge.factory import open_forge
 from workers.jobs import SCAN_TASK, ScanJob
 from workers.pr import Action
+from workers.report_cache import ReportCache
 from workers.settings import Settings
 from workers.state import SCANNED, LockHeld, State, open_state
 
@@ -32,6 +33,7 @@ class Worker:
         self.settings = settings
         self._state: State | None = None
         self._forges: dict[str, Forge] = {}
+        self.reports = ReportCache()
 
     @property
     def state(self) -> State:
@@ -57,6 +59,7 @@ class Worker:
                 self.forge(job.forge),
                 job,
                 hands_off_noted=lambda n: self.state.is_marked(HANDS_OFF, f"{job.lock_key}#{n}"),
+                cache=self.reports,
             )
             if outcome.action == Action.HANDS_OFF.value and outcome.pr_number is not None:
                 self.state.mark(HANDS_OFF, f"{job.lock_key}#{outcome.pr_number}")

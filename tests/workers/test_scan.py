@@ -201,3 +201,25 @@ def test_scan_cost_on_a_clean_repository(subject: Subject) -> None:
     # default branch + tree listing + one manifest read + the change-request lookup
     # (+ one token mint on GitHub); nothing per non-manifest file.
     assert outcome.api_calls <= 6
+
+
+def test_unchanged_blobs_are_not_fetched_again(subject: Subject) -> None:
+    from workers.report_cache import ReportCache
+
+    subject.seed({"k8s/web.yaml": DEPLOYMENT, "k8s/job.yaml": JOB})
+    cache = ReportCache()
+    first = run(subject, cache=cache)
+    assert first.action == "opened" and len(cache) == 2
+
+    def file_reads() -> int:
+        return sum("/git/blobs/" in path or "/raw" in path for _, path in subject.fake.requests)
+
+    subject.fake.push_commit(
+        REPO, "main", {"k8s/job.yaml": JOB.replace("tools:3", "tools:4")}, "bump"
+    )
+    subject.fake.reset_requests()
+    second = run(subject, cache=cache)
+    assert second.action == "updated" and second.findings == 2
+    assert file_reads() == 1  # only the changed job; web.yaml came from the cache
+    (request,) = subject.fake.change_requests(REPO)
+    assert "tools:4" in request.body and "registry.example.com/web:1.2" in request.body
