@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install clean
+.PHONY: demo demo-cli test lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Fix a copy of the sample tree and show the diff, then check the copy is clean.
+# The bot's main job on the embedded default: a local forge seeded with examples/demo,
+# `pullpolicy serve` (receiver + worker on the SQLite queue), a signed push, the PR it opens.
 demo: $(STAMP)
+	@$(BIN)/python examples/demo_bot.py
+
+# The same core as a CLI: fix a copy of the sample tree, show the diff, check it is clean.
+demo-cli: $(STAMP)
 	@rm -rf .demo && cp -r examples/demo .demo
 	@$(BIN)/pullpolicy check .demo || true
 	@$(BIN)/pullpolicy fix --diff .demo || true
