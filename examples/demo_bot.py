@@ -60,14 +60,13 @@ def main() -> int:
             touched = sorted(sample_files())
             response = bot.github("push", github_push(REPO, INSTALLATION, first, head, touched))
             print(f"push webhook → HTTP {response.status_code} {response.text}")
-            request = wait_for(
-                lambda: next(iter(forge.change_requests(REPO)), None), timeout=120, what="the PR"
-            )
+            requests = wait_for(lambda: forge.change_requests(REPO), timeout=120, what="the PR")
         except AssertionError as error:
             print(f"{error}\n{bot.diagnostics()}", file=sys.stderr)
             return 1
         finally:
             bot.stop()
+        request = requests[0]
         print(f"\n=== PR #{request.number}: {request.title}\n\n{request.body}\n")
         before, after = forge.files(REPO, "main"), forge.files(REPO, DEFAULT_BRANCH)
         for path in sorted(after):
