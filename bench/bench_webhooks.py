@@ -68,8 +68,8 @@ class BlockingNoOpEnqueuer(NoOpEnqueuer):
 
 
 def receiver_app() -> object:
-    from bot.logs import configure_logging
     from bot.main import create_app
+    from workers.logs import configure_logging
     from workers.settings import load_settings
 
     configure_logging()

@@ -16,8 +16,8 @@ from starlette.responses import JSONResponse, Response
 from bot.body import MAX_BODY_BYTES, BadContentLength, BodyTooLarge, read_capped
 from bot.enqueue import CeleryEnqueuer, Enqueuer
 from bot.events import GITHUB, GITLAB
-from bot.logs import LOGGER_NAME, configure_logging
 from bot.receiver import Outcome, Receiver
+from workers.logs import LOGGER_NAME, configure_logging
 from workers.settings import PREFIX, Settings, SettingsError, load_settings
 from workers.state import State, open_state
 

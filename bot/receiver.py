@@ -15,9 +15,9 @@ from urllib.parse import parse_qs
 
 from bot import events
 from bot.enqueue import Enqueuer
-from bot.logs import LOGGER_NAME
 from bot.verify import verify_github, verify_gitlab
 from workers.jobs import ScanJob
+from workers.logs import LOGGER_NAME
 from workers.state import SCANNED, State
 
 DELIVERIES = "delivery"  # claim namespace: deliveries already queued

@@ -22,10 +22,11 @@ from workers.forge.base import (
     TreeEntry,
 )
 from workers.jobs import ScanJob
+from workers.logs import WORKER_LOGGER_NAME
 from workers.pr import ALL_STATES, Action, Proposal, PrResult, declined_fingerprints, ensure_fix_pr
 from workers.report_cache import ReportCache, scan_digest
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(WORKER_LOGGER_NAME)
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 CHECK_NAME = "pullpolicy"
@@ -102,7 +103,12 @@ def run(
     )
     log.info(
         "scan done",
-        extra={"repo": job.repo, "head": head, "findings": len(findings), "action": result.action},
+        extra={
+            "repository": job.repo,
+            "head_sha": head,
+            "findings": len(findings),
+            "action": result.action.value,
+        },
     )
     return _outcome(
         job, head, forge, start_calls, len(findings), result.action.value, result.number

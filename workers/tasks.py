@@ -15,12 +15,13 @@ from workers import scan
 from workers.forge.base import Forge, NotFound, PermissionDenied, RateLimited, Transient
 from workers.forge.factory import open_forge
 from workers.jobs import SCAN_TASK, ScanJob
+from workers.logs import WORKER_LOGGER_NAME
 from workers.pr import Action
 from workers.report_cache import ReportCache
 from workers.settings import Settings
 from workers.state import SCANNED, LockHeld, State, open_state
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(WORKER_LOGGER_NAME)
 
 MAX_RETRIES = 10
 HANDS_OFF = "hands-off-commented"
@@ -98,14 +99,18 @@ def register_tasks(app: Celery, settings: Settings) -> None:
     @app.task(name=SCAN_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=True, shared=False)  # type: ignore[untyped-decorator]
     def scan_repository(task: Task, payload: dict[str, Any]) -> dict[str, Any]:
         job = ScanJob.from_dict(payload)
+        context = {
+            "forge": job.forge,
+            "repository": job.repo,
+            "delivery_id": job.delivery_id,
+            "installation_id": job.installation_id,
+            "task_id": task.request.id,
+        }
         try:
             outcome = worker.scan(job)
         except (NotFound, PermissionDenied) as error:
             # The repository is gone or the installation lost access: retrying cannot help.
-            log.warning(
-                "scan dropped",
-                extra={"repo": job.repo, "delivery": job.delivery_id, "reason": str(error)},
-            )
+            log.warning("scan dropped", extra={**context, "reason": str(error)})
             return {"repo": job.repo, "action": "dropped", "reason": str(error)}
         except (RateLimited, Transient, LockHeld) as error:
             delay = retry_delay(
@@ -113,13 +118,11 @@ def register_tasks(app: Celery, settings: Settings) -> None:
             )
             log.warning(
                 "scan deferred",
-                extra={
-                    "repo": job.repo,
-                    "delivery": job.delivery_id,
-                    "reason": str(error),
-                    "retry_in": round(delay, 1),
-                },
+                extra={**context, "reason": str(error), "retry_in": round(delay, 1)},
             )
             raise task.retry(exc=error, countdown=delay) from None
-        log.info("scan finished", extra={"delivery": job.delivery_id, **asdict(outcome)})
-        return asdict(outcome)
+        result = asdict(outcome)
+        log.info(
+            "scan finished", extra={**context, **{k: v for k, v in result.items() if k != "repo"}}
+        )
+        return result

@@ -17,7 +17,6 @@ from pydantic import SecretStr
 from bot import events, receiver
 from bot.body import MAX_BODY_BYTES
 from bot.enqueue import InMemoryEnqueuer
-from bot.logs import LOGGER_NAME, JsonFormatter
 from bot.main import create_app
 from tests.bot.helpers import (
     GITHUB_SECRET,
@@ -30,6 +29,7 @@ from tests.bot.helpers import (
 )
 from workers.config import DEFAULT_BRANCH
 from workers.jobs import ScanJob
+from workers.logs import LOGGER_NAME, JsonFormatter
 from workers.settings import Settings, SettingsError
 from workers.state import SCANNED, SqliteState
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO, AppKey
 from workers.celery_app import make_celery
 from workers.forge.base import RateLimited, Transient
 from workers.jobs import SCAN_TASK, ScanJob
+from workers.logs import WORKER_LOGGER_NAME, JsonFormatter
 from workers.settings import Settings
 from workers.state import SCANNED, LockHeld
 from workers.tasks import Worker, retry_delay
@@ -105,3 +108,19 @@ def test_a_repository_that_is_gone_is_dropped_not_retried(settings: Settings) ->
     gone = ScanJob(forge="github", repo="acme/deleted", reason="push", installation_id=None)
     result = task.run(gone.to_dict())
     assert result["action"] == "dropped" and "acme/deleted" in result["reason"]
+
+
+def test_scan_logs_are_structured_and_keyed(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = make_celery(settings).tasks[SCAN_TASK]
+    job = ScanJob(
+        forge="github", repo=REPO, reason="push", installation_id=INSTALLATION_ID, delivery_id="d-7"
+    )
+    with caplog.at_level(logging.INFO, logger=WORKER_LOGGER_NAME):
+        task.run(job.to_dict())
+    (finished,) = [r for r in caplog.records if r.getMessage() == "scan finished"]
+    entry = json.loads(JsonFormatter().format(finished))
+    assert entry["repository"] == REPO and entry["delivery_id"] == "d-7"
+    assert entry["action"] == "opened" and entry["findings"] == 1 and entry["api_calls"] > 0
+    assert "BEGIN" not in json.dumps(entry)  # no key material

@@ -10,11 +10,13 @@ from workers import scan
 from workers.celery_app import QUEUE, make_celery
 from workers.forge.factory import open_forge
 from workers.jobs import ScanJob
+from workers.logs import WORKER_LOGGER_NAME, configure_logging
 from workers.settings import load_settings
 
 
 def run_worker(concurrency: int, loglevel: str) -> int:
     """A Celery worker consuming scans from the configured (or embedded) broker."""
+    configure_logging(name=WORKER_LOGGER_NAME)
     app = make_celery(load_settings())
     argv = ["worker", f"--loglevel={loglevel}", "-Q", QUEUE, f"--concurrency={concurrency}"]
     app.worker_main(argv)

@@ -1,4 +1,5 @@
-"""Structured (one JSON object per line) logs for the receiver, keyed by delivery and repository.
+"""Structured logs (one JSON object per line) for the receiver and the workers, keyed by
+delivery, repository and task.
 
 Only the fields listed in LOG_FIELDS leave a record: a stray `extra=` can never carry a header,
 a body or a secret into the output.
@@ -12,7 +13,25 @@ import sys
 from datetime import UTC, datetime
 
 LOGGER_NAME = "pullpolicy.bot"
-LOG_FIELDS = ("forge", "event", "delivery_id", "repository", "status", "reason", "jobs", "error")
+WORKER_LOGGER_NAME = "pullpolicy.worker"
+LOG_FIELDS = (
+    "forge",
+    "event",
+    "delivery_id",
+    "repository",
+    "installation_id",
+    "task_id",
+    "status",
+    "reason",
+    "jobs",
+    "error",
+    "head_sha",
+    "findings",
+    "action",
+    "pr_number",
+    "api_calls",
+    "retry_in",
+)
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,9 +49,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """JSON lines on stderr for the receiver's logger (idempotent)."""
-    logger = logging.getLogger(LOGGER_NAME)
+def configure_logging(level: int = logging.INFO, name: str = LOGGER_NAME) -> None:
+    """JSON lines on stderr for one of our loggers (idempotent)."""
+    logger = logging.getLogger(name)
     if any(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)

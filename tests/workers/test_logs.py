@@ -1,4 +1,4 @@
-"""bot.logs: one JSON object per line, only whitelisted fields."""
+"""workers.logs: one JSON object per line, only whitelisted fields."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.logs import LOGGER_NAME, JsonFormatter, configure_logging
+from workers.logs import LOGGER_NAME, JsonFormatter, configure_logging
 
 
 def test_json_lines_carry_only_whitelisted_fields() -> None:
