@@ -97,7 +97,9 @@ def ensure_fix_pr(
         if current is None:
             return PrResult(Action.NONE)
         forge.close_change_request(repo, current.number, CLOSE_COMMENT)
-        forge.delete_branch(repo, branch)
+        # Someone else's commits on the branch are theirs to delete, not ours.
+        if not _foreign_commits(forge.branch_commits(repo, branch, proposal.base_sha)):
+            forge.delete_branch(repo, branch)
         return PrResult(Action.CLOSED, current.number, current.url)
 
     body = pr_body(

@@ -14,6 +14,7 @@ from workers.core.findings import Exempted, FileReport, Finding
 from workers.core.tree import ReadError, ScanPlan, plan_scan, scan
 from workers.forge.base import (
     Annotation,
+    ChangeRequestState,
     CheckConclusion,
     CheckReport,
     FileChange,
@@ -99,7 +100,9 @@ def run(
         config,
         version=__version__,
         requests=requests,
-        hands_off_noted=any(hands_off_noted(r.number) for r in requests if r.state.value == "open"),
+        hands_off_noted=any(
+            hands_off_noted(r.number) for r in requests if r.state == ChangeRequestState.OPEN
+        ),
     )
     log.info(
         "scan done",

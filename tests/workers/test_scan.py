@@ -223,3 +223,12 @@ def test_unchanged_blobs_are_not_fetched_again(subject: Subject) -> None:
     assert file_reads() == 1  # only the changed job; web.yaml came from the cache
     (request,) = subject.fake.change_requests(REPO)
     assert "tools:4" in request.body and "registry.example.com/web:1.2" in request.body
+
+
+def test_closing_keeps_a_branch_that_has_someone_elses_commits(subject: Subject) -> None:
+    subject.seed({"k8s/web.yaml": DEPLOYMENT})
+    run(subject)
+    human = subject.fake.push_commit(REPO, DEFAULT_BRANCH, {"NOTES.md": "mine\n"}, "my notes")
+    subject.fake.push_commit(REPO, "main", {"k8s/web.yaml": FIXED_DEPLOYMENT}, "fix by hand")
+    assert run(subject).action == "closed"
+    assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == human  # their work is not deleted
