@@ -6,12 +6,13 @@ to a forge. Framework-free, so tests and the web app drive the same code.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
+
+import orjson
 
 from bot import events
 from bot.enqueue import Enqueuer
@@ -212,8 +213,8 @@ def _parse(body: bytes, content_type: str) -> dict[str, Any]:
     else:
         text = body
     try:
-        payload = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        payload = orjson.loads(text)  # the receiver's hot path: ~5x faster than json
+    except orjson.JSONDecodeError as error:
         raise ValueError(f"not JSON ({type(error).__name__})") from None
     if not isinstance(payload, dict):
         raise ValueError("not a JSON object")
