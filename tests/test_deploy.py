@@ -1,0 +1,29 @@
+"""We eat our own cooking: the bot's own Kubernetes manifests pass `pullpolicy check`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workers.cli import main
+from workers.config import Config
+from workers.core.manifest import check_manifest
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+MANIFESTS = DEPLOY / "kubernetes" / "pullpolicy.yaml"
+
+
+def test_pullpolicy_check_deploy_is_clean() -> None:
+    assert main(["check", str(DEPLOY)]) == 0
+
+
+def test_every_container_of_the_deploy_manifests_is_seen() -> None:
+    # Without their policy lines the same manifests must show one finding per container, so a
+    # clean check above means "all Always", not "nothing recognised".
+    text = MANIFESTS.read_text()
+    stripped = "".join(
+        line for line in text.splitlines(keepends=True) if "imagePullPolicy: Always" not in line
+    )
+    report = check_manifest("pullpolicy.yaml", stripped.encode(), Config())
+    assert report.skipped is None
+    assert sorted(f.container for f in report.findings) == ["redis", "web", "worker"]
+    assert text.count("imagePullPolicy: Always") == 3
