@@ -46,7 +46,6 @@ def main() -> int:
         forge.add_installation(INSTALLATION, [REPO])
         print(f"local forge at {forge.url}, repository {REPO} seeded from examples/demo")
         env = settings_env(
-            forge_url=forge.url,
             github_api_url=forge.github_api_url,
             gitlab_url=forge.gitlab_url,
             private_key=pem,

@@ -12,9 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from workers.core.tree import ReadError
+from workers.core.tree import MAX_FILE_BYTES, ReadError
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__"})
 
 
@@ -44,7 +43,7 @@ class LocalTree:
         if not stat.S_ISREG(info.st_mode):
             raise ReadError("not a regular file")
         if info.st_size > self.max_bytes:
-            raise ReadError(f"larger than {self.max_bytes // (1024 * 1024)} MiB")
+            raise ReadError.too_large(self.max_bytes)
         # O_NOFOLLOW: a file swapped for a link after the check is still not followed.
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
         try:
@@ -54,7 +53,7 @@ class LocalTree:
         with os.fdopen(fd, "rb") as handle:
             data = handle.read(self.max_bytes + 1)
         if len(data) > self.max_bytes:
-            raise ReadError(f"larger than {self.max_bytes // (1024 * 1024)} MiB")
+            raise ReadError.too_large(self.max_bytes)
         return data
 
     def write(self, path: str, data: bytes) -> None:

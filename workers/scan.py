@@ -11,7 +11,7 @@ from workers.config import CONFIG_FILENAME, Config, Mode
 from workers.config_loading import ConfigError, parse_config
 from workers.core.explain import finding_message
 from workers.core.findings import Exempted, FileReport, Finding
-from workers.core.tree import ReadError, ScanPlan, plan_scan, scan
+from workers.core.tree import MAX_FILE_BYTES, ReadError, ScanPlan, plan_scan, scan
 from workers.forge.base import (
     Annotation,
     ChangeRequestState,
@@ -29,7 +29,6 @@ from workers.report_cache import ReportCache, scan_digest
 
 log = logging.getLogger(WORKER_LOGGER_NAME)
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
 CHECK_NAME = "pullpolicy"
 CONFIG_INVALID_TITLE = f"{CONFIG_FILENAME} is invalid"
 
@@ -158,10 +157,10 @@ def _reader(
     def read(path: str) -> bytes:
         entry = entries[path]
         if entry.size is not None and entry.size > MAX_FILE_BYTES:
-            raise ReadError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+            raise ReadError.too_large(MAX_FILE_BYTES)
         data = forge.read_file(repo, path, sha)
         if len(data) > MAX_FILE_BYTES:
-            raise ReadError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+            raise ReadError.too_large(MAX_FILE_BYTES)
         return data
 
     return read

@@ -177,7 +177,6 @@ class Bot:
 
 def settings_env(
     *,
-    forge_url: str,
     github_api_url: str,
     gitlab_url: str,
     private_key: str,

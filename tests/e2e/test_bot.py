@@ -76,7 +76,6 @@ def bot(
 ) -> Iterator[Bot]:
     logs = tmp_path_factory.mktemp("logs")
     env = settings_env(
-        forge_url=forge.url,
         github_api_url=forge.github_api_url,
         gitlab_url=forge.gitlab_url,
         private_key=app_key.private_pem,
@@ -271,7 +270,6 @@ def test_worker_killed_mid_scan_is_redelivered(repo: Repo, bot: Bot) -> None:
 
 def test_embedded_mode_without_redis(forge: FakeForge, app_key: AppKey, tmp_path: Path) -> None:
     env = settings_env(
-        forge_url=forge.url,
         github_api_url=forge.github_api_url,
         gitlab_url=forge.gitlab_url,
         private_key=app_key.private_pem,

@@ -28,7 +28,7 @@ from workers.core.yamldoc import (
 
 # Cheap pre-filters: text without these holds no container to judge.
 CANDIDATE_MARKERS = (b"ontainer", b"script")
-TEXT_MARKERS = ("ontainer", "script")
+TEXT_MARKERS = tuple(marker.decode() for marker in CANDIDATE_MARKERS)
 TOP_LEVEL_KIND = re.compile(r"^[\"']?kind[\"']?[ \t]*:[ \t]*[\"']?([A-Za-z]*)", re.MULTILINE)
 
 
