@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from tests.deploy.artefacts import DEPLOY, KUBERNETES_DIR
 from workers.cli import main
 from workers.config import Config
 from workers.core.manifest import check_manifest
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
-MANIFESTS = DEPLOY / "kubernetes" / "pullpolicy.yaml"
+MANIFESTS = KUBERNETES_DIR / "pullpolicy.yaml"
 
 
 def test_pullpolicy_check_deploy_is_clean() -> None:

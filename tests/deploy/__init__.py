@@ -1,0 +1,1 @@
+"""Checks of deploy/: the bot's own Dockerfile, compose file and Kubernetes manifests."""
