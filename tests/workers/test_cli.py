@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +112,23 @@ def test_validate_config_and_schema(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["check", str(tmp_path / "nope")]) == 2
+
+
+def test_fix_diff_into_a_reader_that_leaves_still_fixes_every_file(tmp_path: Path) -> None:
+    # `pullpolicy fix --diff | head`: more diff than a pipe buffers, and a reader that stops.
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{n}}}\n"
+        "spec:\n  containers:\n  - {{name: a, image: a:1}}\n"
+    )
+    for n in range(400):
+        (tmp_path / f"pod-{n}.yaml").write_text(pod.format(n=n))
+    command = [sys.executable, "-m", "workers.cli", "fix", "--diff", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith(b"--- a/")
+    process.stdout.close()  # like `head -1` exiting
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1  # files changed
+    assert "Traceback" not in errors and "BrokenPipe" not in errors
+    fixed = [p for p in tmp_path.iterdir() if "imagePullPolicy: Always" in p.read_text()]
+    assert len(fixed) == 400

@@ -6,9 +6,9 @@ import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from workers.commands.inputs import UsageError, displayed, resolve, run_scan
+from workers.commands.output import ReaderMayLeave
 from workers.core.explain import one_line, plural
 
 
@@ -23,7 +23,7 @@ def run_fix(
     if to_stdout and (len(paths) != 1 or not paths[0].is_file()):
         raise UsageError("--stdout takes exactly one file")
     inputs = resolve(paths, config_file)
-    messages: TextIO = sys.stderr if to_stdout else sys.stdout
+    messages = ReaderMayLeave(sys.stderr if to_stdout else sys.stdout)
     changed = remaining = containers = 0
     for item, raw in run_scan(inputs, fix=True):
         report = displayed(raw, item.prefix)
