@@ -62,6 +62,9 @@ class NoOpEnqueuer:
     def enqueue(self, job: ScanJob, countdown: float = 0.0) -> None:
         return None
 
+    def ping(self) -> None:
+        return None
+
 
 class BlockingNoOpEnqueuer(NoOpEnqueuer):
     blocking = True  # like CeleryEnqueuer: the app calls it from a worker thread
@@ -101,8 +104,19 @@ def _free_port() -> int:
         return port
 
 
+# uvicorn's HTTP stacks: what `pullpolicy serve` runs (httptools + uvloop, installed with the
+# package), and the pure-Python one uvicorn falls back to without them. The same fixed cost per
+# request sits in both servers of a run, so the ratio depends on the stack: both are reported.
+STACKS = {
+    "httptools+uvloop": ["--http", "httptools", "--loop", "uvloop"],
+    "h11+asyncio": ["--http", "h11", "--loop", "asyncio"],
+}
+
+
 class Server:
-    def __init__(self, factory: str, environment: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, factory: str, environment: dict[str, str], log: Path, stack: list[str]
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("wb")
@@ -122,6 +136,7 @@ class Server:
                 "--no-access-log",
                 "--log-level",
                 "warning",
+                *stack,
             ],
             cwd=REPOSITORY,
             env=environment,
@@ -337,7 +352,7 @@ def _redis_url() -> str | None:
         client.close()
 
 
-def run(seconds: float, rounds: int, latency_seconds: float) -> list[Result]:
+def run(seconds: float, rounds: int, latency_seconds: float, stack: list[str]) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as scratch:
         base = {
             key: value for key, value in os.environ.items() if not key.startswith("PULLPOLICY_")
@@ -361,7 +376,7 @@ def run(seconds: float, rounds: int, latency_seconds: float) -> list[Result]:
             for number, (_, factory, extra) in enumerate(variants):
                 data_dir = {"PULLPOLICY_DATA_DIR": str(Path(scratch) / f"data-{number}")}
                 log = Path(scratch) / f"server-{number}.log"
-                servers.append(Server(factory, base | data_dir | extra, log))
+                servers.append(Server(factory, base | data_dir | extra, log, stack))
             for server in servers:
                 server.wait_ready()
             return _measure_all(
@@ -438,11 +453,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating throughput rounds")
     parser.add_argument("--latency-seconds", type=float, default=10.0, help="fixed-rate run")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument(
+        "--stack", choices=[*STACKS, "both"], default="both", help="uvicorn HTTP stack(s)"
+    )
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.seconds, arguments.rounds, arguments.latency_seconds = 1.5, 1, 3.0
-    results = run(arguments.seconds, arguments.rounds, arguments.latency_seconds)
-    report(results, arguments.rounds, arguments.seconds)
+    stacks = list(STACKS) if arguments.stack == "both" else [arguments.stack]
+    for number, stack in enumerate(stacks):
+        print(("\n" if number else "") + f"uvicorn stack: {stack}")
+        results = run(arguments.seconds, arguments.rounds, arguments.latency_seconds, STACKS[stack])
+        report(results, arguments.rounds, arguments.seconds)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import replace
 from typing import Any, Protocol
 
 from workers.jobs import SCAN_QUEUE, SCAN_TASK, ScanJob
 from workers.settings import Settings
+
+PING_TIMEOUT_SECONDS = 2.0
 
 
 class Enqueuer(Protocol):
@@ -16,6 +20,10 @@ class Enqueuer(Protocol):
 
     def enqueue(self, job: ScanJob, countdown: float = 0.0) -> None:
         """Queue `job` to run no sooner than `countdown` seconds from now; raise if it cannot."""
+        ...
+
+    def ping(self) -> None:
+        """Raise when the broker cannot be reached (readiness)."""
         ...
 
 
@@ -48,10 +56,15 @@ class CeleryEnqueuer:
                 self._app = Celery("pullpolicy-receiver", broker=self._broker_url)
             return self._app
 
+    def ping(self) -> None:
+        with self._celery().connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=PING_TIMEOUT_SECONDS)
+
     def enqueue(self, job: ScanJob, countdown: float = 0.0) -> None:
+        due = replace(job, due_at=time.time() + max(0.0, countdown))
         self._celery().send_task(
             SCAN_TASK,
-            args=[job.to_dict()],
+            args=[due.to_dict()],
             queue=SCAN_QUEUE,
             countdown=countdown if countdown > 0 else None,
         )
@@ -69,6 +82,9 @@ class InMemoryEnqueuer:
     def enqueue(self, job: ScanJob, countdown: float = 0.0) -> None:
         with self._lock:
             self.queued.append((job, countdown))
+
+    def ping(self) -> None:
+        return None
 
     @property
     def jobs(self) -> list[ScanJob]:

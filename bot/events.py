@@ -252,6 +252,27 @@ def _gitlab_merge_request(payload: Mapping[str, Any], delivery: str | None) -> D
     ]
 
 
+def declined_by_a_person(forge: str, payload: Mapping[str, Any]) -> bool:
+    """For a closed fix PR/MR: closed unmerged by someone other than its author. The bot closes
+    its own PR when its fixes are no longer needed; anyone else closing it declines them."""
+    if forge == GITHUB:
+        pull = payload.get("pull_request")
+        if not isinstance(pull, Mapping) or pull.get("merged"):
+            return False
+        author, closer = _field(pull, "user", "login"), _field(payload, "sender", "login")
+    else:
+        attributes = payload.get("object_attributes")
+        if not isinstance(attributes, Mapping) or attributes.get("action") != "close":
+            return False
+        author, closer = attributes.get("author_id"), _field(payload, "user", "id")
+    return author is not None and closer is not None and author != closer
+
+
+def _field(payload: Mapping[str, Any], container: str, name: str) -> object:
+    value = payload.get(container)
+    return value.get(name) if isinstance(value, Mapping) else None
+
+
 # --- shared -------------------------------------------------------------------------------
 
 

@@ -8,7 +8,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import orjson
 from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,8 +18,13 @@ from starlette.responses import JSONResponse, Response
 from bot.body import MAX_BODY_BYTES, BadContentLength, BodyTooLarge, read_capped
 from bot.enqueue import CeleryEnqueuer, Enqueuer
 from bot.events import GITHUB, GITLAB
+from bot.health import readiness
+from bot.pending import NOT_CONFIGURED, PendingGitHub
 from bot.receiver import Outcome, Receiver
+from bot.setup import add_setup_routes
+from bot.status import StatusPage
 from workers.logs import LOGGER_NAME, configure_logging
+from workers.metrics import DeliveryMetrics
 from workers.settings import PREFIX, Settings, SettingsError, load_settings
 from workers.state import State, open_state
 
@@ -30,6 +37,10 @@ INSECURE_WARNING = (
     f"({PREFIX}INSECURE_NO_WEBHOOK_SECRET is set). Anyone who can reach this server can queue "
     "scans. Use this for local development only."
 )
+SETUP_MODE_WARNING = (
+    "no forge configured: open /setup to register the GitHub App (or set the "
+    f"{PREFIX}GITHUB_* / {PREFIX}GITLAB_* settings); webhooks answer 503 until then"
+)
 
 
 def create_app(
@@ -39,39 +50,59 @@ def create_app(
     state: State | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
-    """The receiver. Raises SettingsError when a served forge has no webhook secret."""
+    """The receiver, /setup and /status. Raises SettingsError when a served forge has no
+    webhook secret; with no forge configured it starts in setup mode (webhooks answer 503)."""
     secrets = _webhook_secrets(settings)
     owned_state = state is None
     shared_state = open_state(settings) if state is None else state
-    receiver = Receiver(
-        secrets,
-        shared_state,
-        enqueuer if enqueuer is not None else CeleryEnqueuer.from_settings(settings),
-        installation_spacing=settings.installation_scan_spacing_seconds,
-    )
+    queue = enqueuer if enqueuer is not None else CeleryEnqueuer.from_settings(settings)
+    metrics = DeliveryMetrics(shared_state)
+
+    def make_receiver(served: dict[str, bytes | None]) -> Receiver:
+        spacing = settings.installation_scan_spacing_seconds
+        return Receiver(served, shared_state, queue, installation_spacing=spacing, metrics=metrics)
+
+    receiver = make_receiver(secrets)
+    # Not configured for GitHub yet: /setup can configure it while the server runs.
+    pending = None if GITHUB in secrets else PendingGitHub(settings.data_dir, make_receiver)
+    status_page = StatusPage(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        status_page.close()
         if owned_state:
             shared_state.close()
 
     app = FastAPI(
         title="pullpolicy webhook receiver",
+        # No OpenTelemetry here (metrics are Prometheus, on /metrics): without this, FastAPI asks
+        # the OpenTelemetry providers on every request whether they were configured meanwhile.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
         lifespan=lifespan,
     )
 
-    def webhook(forge: str) -> Callable[[Request], Awaitable[Response]]:
+    def webhook(
+        forge: str, current: Callable[[], Receiver | None]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        def refuse(request: Request, status: int, detail: str, outcome: str) -> Response:
+            event = request.headers.get("x-github-event") or request.headers.get("x-gitlab-event")
+            metrics.delivery(forge, event, outcome)
+            return JsonBytesResponse({"detail": detail}, status_code=status)
+
         async def receive(request: Request) -> Response:
+            receiver = current()
+            if receiver is None:  # never accept a delivery that cannot be verified
+                return refuse(request, 503, NOT_CONFIGURED, "not-configured")
             try:
                 body = await read_capped(request, max_body_bytes)
             except BodyTooLarge:
-                return JSONResponse({"detail": "payload too large"}, status_code=413)
+                return refuse(request, 413, "payload too large", "too-large")
             except BadContentLength:
-                return JSONResponse({"detail": "invalid Content-Length"}, status_code=400)
+                return refuse(request, 400, "invalid Content-Length", "malformed")
             # Deciding is CPU work plus short, timeout-bounded state calls: for a usual payload
             # it stays on the event loop, where it costs less than a hop to a thread (measured
             # in bench/bench_webhooks.py). A large payload (hashing and parsing take
@@ -86,20 +117,44 @@ def create_app(
                 outcome = await run_in_threadpool(receiver.queue, decision)
             else:
                 outcome = receiver.queue(decision)
-            return JSONResponse(outcome.body, status_code=outcome.status_code)
+            return JsonBytesResponse(outcome.body, status_code=outcome.status_code)
 
         return receive
 
     for forge in secrets:
         # A plain Starlette route: the endpoint reads the raw body itself, so FastAPI's
         # per-request dependency and body machinery would be pure overhead.
-        app.router.add_route(f"/webhooks/{forge}", webhook(forge), methods=["POST"])
+        app.router.add_route(f"/webhooks/{forge}", webhook(forge, lambda: receiver), ["POST"])
+    if pending is not None:
+        app.router.add_route(f"/webhooks/{GITHUB}", webhook(GITHUB, pending.receiver), ["POST"])
+    if not secrets:  # setup mode; GitLab is configured through the environment only
+        app.router.add_route(f"/webhooks/{GITLAB}", webhook(GITLAB, lambda: None), ["POST"])
+    add_setup_routes(app, settings, shared_state)
+    status_page.add_routes(app)
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        status, body = await run_in_threadpool(readiness, settings, shared_state, queue)
+        return JsonBytesResponse(body, status_code=status)
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        text = await run_in_threadpool(generate_latest, metrics.registry)  # reads the state
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
-        return {"status": "ok", "forges": sorted(secrets)}
+        served = set(secrets) | ({GITHUB} if pending is not None and pending.active else set())
+        return {"status": "ok", "forges": sorted(served)}
 
     return app
+
+
+class JsonBytesResponse(JSONResponse):
+    """JSONResponse rendered by orjson: the answer to every delivery, so its cost counts."""
+
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content)
 
 
 def _webhook_secrets(settings: Settings) -> dict[str, bytes | None]:
@@ -114,10 +169,8 @@ def _webhook_secrets(settings: Settings) -> dict[str, bytes | None]:
     }
     if not any(served.values()):
         if not settings.insecure_no_webhook_secret:
-            raise SettingsError(
-                "no forge configured: set PULLPOLICY_GITHUB_WEBHOOK_SECRET (with the GitHub App "
-                "settings) and/or PULLPOLICY_GITLAB_WEBHOOK_SECRET (with the GitLab settings)"
-            )
+            logger.warning(SETUP_MODE_WARNING)
+            return {}
         served = dict.fromkeys(served, True)  # local development: accept both
     secrets: dict[str, bytes | None] = {}
     missing: list[str] = []

@@ -19,6 +19,7 @@ from bot.enqueue import Enqueuer
 from bot.verify import verify_github, verify_gitlab
 from workers.jobs import ScanJob
 from workers.logs import LOGGER_NAME
+from workers.metrics import DeliveryMetrics
 from workers.state import SCANNED, State
 
 DELIVERIES = "delivery"  # claim namespace: deliveries already queued
@@ -50,6 +51,7 @@ class Accepted:
     context: dict[str, Any]
     delivery_key: str | None
     jobs: list[tuple[ScanJob, float]]
+    declined: bool = False  # a person closed the fix PR unmerged: counted once queued
 
 
 class Receiver:
@@ -66,11 +68,13 @@ class Receiver:
         enqueuer: Enqueuer,
         *,
         installation_spacing: float,
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
         self._secrets = dict(secrets)  # forge -> secret; None only in insecure development mode
         self._state = state
         self._enqueuer = enqueuer
         self._spacing = installation_spacing
+        self._metrics = metrics
 
     @property
     def queue_blocks(self) -> bool:
@@ -90,7 +94,7 @@ class Receiver:
         }
         decision = self._decide(forge, lowered, body, context)
         if isinstance(decision, Outcome):
-            _log(context, decision)
+            self._finish(context, decision)
         return decision
 
     def queue(self, accepted: Accepted) -> Outcome:
@@ -101,7 +105,7 @@ class Receiver:
                 self._enqueuer.enqueue(job, countdown=countdown)
             except Exception as error:  # broker down: let the forge's redelivery through
                 self._release(accepted.delivery_key, [job for job, _ in accepted.jobs[index:]])
-                return _log(accepted.context, _unavailable(error, queued=len(queued)))
+                return self._finish(accepted.context, _unavailable(error, queued=len(queued)))
             queued.append({"repo": job.repo, "reason": job.reason, "countdown": countdown})
         repositories = ",".join(sorted({job.repo for job, _ in accepted.jobs}))
         outcome = Outcome(
@@ -109,7 +113,18 @@ class Receiver:
             {"status": "queued", "jobs": queued},
             {"jobs": len(queued), "repository": repositories},
         )
-        return _log(accepted.context, outcome)
+        if accepted.declined:
+            self._count_declined(accepted.context["forge"])
+        return self._finish(accepted.context, outcome)
+
+    def _finish(self, context: dict[str, Any], outcome: Outcome) -> Outcome:
+        """Log the delivery's final answer and count it."""
+        level = logging.WARNING if outcome.status_code >= 400 else logging.INFO
+        status = outcome.body.get("status") or outcome.body.get("detail")
+        logger.log(level, "webhook %s", status, extra=context | outcome.log)
+        if self._metrics is not None:
+            self._metrics.delivery(context["forge"], context["event"], outcome_label(outcome))
+        return outcome
 
     def _decide(
         self, forge: str, headers: dict[str, str], body: bytes, context: dict[str, Any]
@@ -127,7 +142,10 @@ class Receiver:
             decision = events.interpret(forge, headers, payload, scanned_before=self._scanned)
             if isinstance(decision, events.Ignored):
                 return _ignored(decision.reason)
-            return self._claim(forge, context, decision)
+            declined = any(job.reason == events.REASON_PR_CLOSED for job in decision) and (
+                events.declined_by_a_person(forge, payload)
+            )
+            return self._claim(forge, context, decision, declined=declined)
         except events.MalformedPayload as error:
             return Outcome(400, {"detail": f"malformed payload: {error}"})
         except Exception as error:  # shared state unreachable: the forge should retry later
@@ -145,7 +163,7 @@ class Receiver:
         return self._state.is_marked(SCANNED, lock_key)
 
     def _claim(
-        self, forge: str, context: dict[str, Any], jobs: list[ScanJob]
+        self, forge: str, context: dict[str, Any], jobs: list[ScanJob], *, declined: bool
     ) -> Outcome | Accepted:
         delivery_id = context["delivery_id"]
         delivery_key = f"{forge}:{delivery_id}" if delivery_id else None
@@ -163,7 +181,16 @@ class Receiver:
             index * self._spacing if job.reason == events.REASON_INSTALLATION else 0.0
             for index, job in enumerate(to_queue)
         ]
-        return Accepted(context, delivery_key, list(zip(to_queue, countdowns, strict=True)))
+        jobs_due = list(zip(to_queue, countdowns, strict=True))
+        return Accepted(context, delivery_key, jobs_due, declined=declined)
+
+    def _count_declined(self, forge: str) -> None:
+        if self._metrics is None:
+            return
+        try:
+            self._metrics.shared.pull_request_declined(forge)
+        except Exception as error:  # a lost count must not lose the scan: log, go on
+            logger.warning("could not count a declined PR", extra={"error": type(error).__name__})
 
     def _first_initial_scan(self, job: ScanJob) -> bool:
         if job.reason != events.REASON_INSTALLATION:
@@ -181,11 +208,15 @@ class Receiver:
             logger.warning("could not release claims after a failed enqueue")
 
 
-def _log(context: dict[str, Any], outcome: Outcome) -> Outcome:
-    level = logging.WARNING if outcome.status_code >= 400 else logging.INFO
-    status = outcome.body.get("status") or outcome.body.get("detail")
-    logger.log(level, "webhook %s", status, extra=context | outcome.log)
-    return outcome
+_LABELS = {202: "queued", 400: "malformed", 401: "unauthorized", 413: "too-large"}
+
+
+def outcome_label(outcome: Outcome) -> str:
+    """The `outcome` label of the deliveries metric: queued, ignored, duplicate, unauthorized,
+    malformed, too-large or unavailable."""
+    if outcome.status_code == 200:
+        return str(outcome.body.get("status", "ignored"))
+    return _LABELS.get(outcome.status_code, "unavailable")
 
 
 def _unavailable(error: Exception, *, queued: int) -> Outcome:

@@ -19,6 +19,7 @@ class ScanJob:
     head_sha: str | None = None
     installation_id: int | None = None  # GitHub App installation
     delivery_id: str | None = None  # the webhook delivery that caused it, for logs
+    due_at: float | None = None  # Unix time it was queued to run at: the queue-wait metric
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -32,6 +33,7 @@ class ScanJob:
             head_sha=_optional_str(data.get("head_sha")),
             installation_id=_optional_int(data.get("installation_id")),
             delivery_id=_optional_str(data.get("delivery_id")),
+            due_at=_optional_float(data.get("due_at")),
         )
 
     @property
@@ -42,6 +44,10 @@ class ScanJob:
 
 def _optional_str(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(str(value))
 
 
 def _optional_int(value: object) -> int | None:

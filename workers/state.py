@@ -3,8 +3,11 @@
 Two backends with one behaviour: Redis (production, `redis_url`) and a SQLite file in the data
 dir (embedded mode; WAL, safe across processes). `open_state(settings)` picks one.
 
-- `claim(namespace, key, ttl)`: atomic set-if-absent with expiry (delivery dedupe, throttles).
+- `claim(namespace, key, ttl)`: atomic set-if-absent with expiry (delivery dedupe, throttles);
+  `consume` takes a live claim back exactly once (single-use tokens).
 - `mark` / `is_marked`: a permanent flag (e.g. "this repository was scanned before").
+- `add` / `put` / `numbers`: named numbers (counters that only grow, values that are replaced),
+  shared by every process: the workers' Prometheus metrics.
 - `lock(key, timeout)`: a lease held by one holder at a time across processes; it expires after
   `timeout` seconds so a crashed holder cannot block the key forever.
 """
@@ -15,7 +18,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -56,12 +59,30 @@ class State(Protocol):
         """Forget a claim (e.g. the work it guarded failed and a retry must get through)."""
         ...
 
+    def consume(self, namespace: str, key: str) -> bool:
+        """Forget a live claim; True only for the one caller that removed it (single-use
+        tokens: /setup's state). An expired or unknown claim gives False."""
+        ...
+
     def mark(self, namespace: str, key: str) -> None: ...
 
     def is_marked(self, namespace: str, key: str) -> bool: ...
 
     def lock(self, key: str, timeout: float, *, wait: float = 0.0) -> AbstractContextManager[None]:
         """Hold `key` for at most `timeout` seconds; raise LockHeld after `wait` seconds."""
+        ...
+
+    def add(self, namespace: str, amounts: Mapping[str, float]) -> None:
+        """Add each amount to its number (missing numbers start at 0); each addition is atomic,
+        so concurrent writers never lose one."""
+        ...
+
+    def put(self, namespace: str, values: Mapping[str, float]) -> None:
+        """Set numbers, replacing what they held."""
+        ...
+
+    def numbers(self, namespace: str) -> dict[str, float]:
+        """Every number of the namespace."""
         ...
 
     def close(self) -> None: ...
@@ -84,6 +105,10 @@ def _poll_until(acquire: Iterator[bool], wait: float, key: str) -> None:
             raise LockHeld(f"lock {key!r} is held by another worker")
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 2, 0.25)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class RedisState:
@@ -109,6 +134,9 @@ class RedisState:
     def release(self, namespace: str, key: str) -> None:
         self._client.delete(self._key("claim", namespace, key))
 
+    def consume(self, namespace: str, key: str) -> bool:
+        return bool(self._client.delete(self._key("claim", namespace, key)))
+
     def mark(self, namespace: str, key: str) -> None:
         self._client.set(self._key("mark", namespace, key), b"1")
 
@@ -131,6 +159,23 @@ class RedisState:
         finally:
             self._release(keys=[name], args=[token])
 
+    def add(self, namespace: str, amounts: Mapping[str, float]) -> None:
+        name = f"{REDIS_PREFIX}numbers:{namespace}"
+        pipeline = self._client.pipeline(transaction=False)  # one round trip
+        for key, amount in amounts.items():
+            pipeline.hincrbyfloat(name, key, amount)
+        pipeline.execute()
+
+    def put(self, namespace: str, values: Mapping[str, float]) -> None:
+        pipeline = self._client.pipeline(transaction=False)
+        for key, value in values.items():
+            pipeline.hset(f"{REDIS_PREFIX}numbers:{namespace}", key, value)
+        pipeline.execute()
+
+    def numbers(self, namespace: str) -> dict[str, float]:
+        stored = self._client.hgetall(f"{REDIS_PREFIX}numbers:{namespace}")
+        return {_text(key): float(value) for key, value in stored.items()}
+
     def close(self) -> None:
         self._client.close()
 
@@ -146,6 +191,10 @@ CREATE TABLE IF NOT EXISTS marks (
 CREATE TABLE IF NOT EXISTS locks (
     key TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS numbers (
+    namespace TEXT NOT NULL, key TEXT NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (namespace, key)
+);
 """
 
 # One statement, so it is atomic across processes: insert, or take over an expired row.
@@ -158,6 +207,14 @@ _TAKE_LOCK = """
 INSERT INTO locks (key, token, expires_at) VALUES (?, ?, ?)
 ON CONFLICT (key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at
 WHERE locks.expires_at <= ?
+"""
+_ADD_NUMBER = """
+INSERT INTO numbers (namespace, key, value) VALUES (?, ?, ?)
+ON CONFLICT (namespace, key) DO UPDATE SET value = value + excluded.value
+"""
+_PUT_NUMBER = """
+INSERT INTO numbers (namespace, key, value) VALUES (?, ?, ?)
+ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value
 """
 _PURGE_EVERY = 1000  # claims between sweeps of expired rows
 
@@ -210,6 +267,13 @@ class SqliteState:
             "DELETE FROM claims WHERE namespace = ? AND key = ?", (namespace, key)
         )
 
+    def consume(self, namespace: str, key: str) -> bool:
+        deleted = self._connection().execute(
+            "DELETE FROM claims WHERE namespace = ? AND key = ? AND expires_at > ?",
+            (namespace, key, time.time()),
+        )
+        return deleted.rowcount == 1
+
     def mark(self, namespace: str, key: str) -> None:
         self._connection().execute(
             "INSERT OR IGNORE INTO marks (namespace, key) VALUES (?, ?)", (namespace, key)
@@ -238,6 +302,30 @@ class SqliteState:
             yield
         finally:
             connection.execute("DELETE FROM locks WHERE key = ? AND token = ?", (key, token))
+
+    def add(self, namespace: str, amounts: Mapping[str, float]) -> None:
+        self._write_numbers(_ADD_NUMBER, namespace, amounts)
+
+    def put(self, namespace: str, values: Mapping[str, float]) -> None:
+        self._write_numbers(_PUT_NUMBER, namespace, values)
+
+    def _write_numbers(self, statement: str, namespace: str, values: Mapping[str, float]) -> None:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")  # one transaction: one WAL append, not one each
+        try:
+            connection.executemany(
+                statement, [(namespace, key, value) for key, value in values.items()]
+            )
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def numbers(self, namespace: str) -> dict[str, float]:
+        rows = self._connection().execute(
+            "SELECT key, value FROM numbers WHERE namespace = ?", (namespace,)
+        )
+        return {key: float(value) for key, value in rows}
 
     def close(self) -> None:
         with self._guard:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -12,13 +14,15 @@ from typing import Any
 from celery import Celery, Task
 
 from workers import scan
+from workers.activity import ScanRecorder
 from workers.forge.base import Forge, NotFound, PermissionDenied, RateLimited, Transient
 from workers.forge.factory import open_forge
 from workers.jobs import SCAN_TASK, ScanJob
 from workers.logs import WORKER_LOGGER_NAME
+from workers.metrics import SharedMetrics
 from workers.pr import Action
 from workers.report_cache import ReportCache
-from workers.settings import Settings
+from workers.settings import Settings, with_stored_github_app
 from workers.state import SCANNED, LockHeld, State, open_state
 
 log = logging.getLogger(WORKER_LOGGER_NAME)
@@ -42,9 +46,19 @@ class Worker:
             self._state = open_state(self.settings)
         return self._state
 
+    @property
+    def metrics(self) -> SharedMetrics:
+        return SharedMetrics(self.state)
+
+    def api_calls(self, forge: str) -> int:
+        """Requests made so far through the `forge` adapter (0 before its first use)."""
+        return self._forges[forge].api_calls if forge in self._forges else 0
+
     def forge(self, name: str) -> Forge:
         if name not in self._forges:  # adapters cache installation tokens: keep them
-            self._forges[name] = open_forge(self.settings, name)
+            # The GitHub App that /setup stores while this worker runs is read here, so the
+            # worker needs no restart (until an adapter is built, each GitHub scan looks).
+            self._forges[name] = open_forge(with_stored_github_app(self.settings), name)
         return self._forges[name]
 
     def scan(self, job: ScanJob) -> scan.ScanOutcome:
@@ -95,6 +109,7 @@ def retry_delay(
 
 def register_tasks(app: Celery, settings: Settings) -> None:
     worker = Worker(settings)
+    record = ScanRecorder(settings)  # the status page's "latest scans"
 
     @app.task(name=SCAN_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=True, shared=False)  # type: ignore[untyped-decorator]
     def scan_repository(task: Task, payload: dict[str, Any]) -> dict[str, Any]:
@@ -106,13 +121,22 @@ def register_tasks(app: Celery, settings: Settings) -> None:
             "installation_id": job.installation_id,
             "task_id": task.request.id,
         }
+        started = time.monotonic()
+        # Queue wait: only for a first attempt, so retry countdowns do not count as waiting.
+        waited = time.time() - job.due_at if job.due_at and not task.request.retries else None
+        calls_before = worker.api_calls(job.forge)
         try:
             outcome = worker.scan(job)
         except (NotFound, PermissionDenied) as error:
             # The repository is gone or the installation lost access: retrying cannot help.
             log.warning("scan dropped", extra={**context, "reason": str(error)})
+            calls = worker.api_calls(job.forge) - calls_before
+            _observe(lambda: worker.metrics.scan_ended_early(job.forge, "dropped", api_calls=calls))
             return {"repo": job.repo, "action": "dropped", "reason": str(error)}
         except (RateLimited, Transient, LockHeld) as error:
+            calls = worker.api_calls(job.forge) - calls_before
+            reason = _RETRY_REASONS[type(error)]
+            _observe(lambda: worker.metrics.scan_ended_early(job.forge, reason, api_calls=calls))
             delay = retry_delay(
                 error, task.request.retries, busy_seconds=settings.busy_retry_seconds
             )
@@ -125,4 +149,34 @@ def register_tasks(app: Celery, settings: Settings) -> None:
         log.info(
             "scan finished", extra={**context, **{k: v for k, v in result.items() if k != "repo"}}
         )
+        record(job, result)
+        duration = time.monotonic() - started
+        _observe(
+            lambda: worker.metrics.scan_finished(
+                job.forge,
+                outcome.action,
+                findings=outcome.findings,
+                api_calls=outcome.api_calls,
+                duration=duration,
+                queue_wait=None if waited is None else max(0.0, waited),
+            )
+        )
+        _observe(
+            lambda: worker.metrics.rate_limits(job.forge, worker.forge(job.forge).rate_limits())
+        )
         return result
+
+
+_RETRY_REASONS: dict[type[Exception], str] = {
+    RateLimited: "rate-limited",
+    Transient: "transient",
+    LockHeld: "busy",
+}
+
+
+def _observe(record: Callable[[], None]) -> None:
+    """Metrics are never worth a failed scan: a state hiccup here is logged and forgotten."""
+    try:
+        record()
+    except Exception as error:  # the text may hold a URL with credentials: its type only
+        log.warning("could not record metrics", extra={"error": type(error).__name__})

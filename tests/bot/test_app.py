@@ -370,8 +370,23 @@ def test_refuses_to_start_without_the_secret_of_a_served_forge(tmp_path: Path) -
         create_app(make_settings(tmp_path, gitlab_webhook_secret=None), enqueuer=InMemoryEnqueuer())
     with pytest.raises(SettingsError, match="PULLPOLICY_GITHUB_WEBHOOK_SECRET"):
         create_app(make_settings(tmp_path, github_webhook_secret=None), enqueuer=InMemoryEnqueuer())
-    with pytest.raises(SettingsError, match="no forge configured"):
-        create_app(Settings(data_dir=tmp_path), enqueuer=InMemoryEnqueuer())
+
+
+def test_starts_in_setup_mode_without_any_forge_and_accepts_no_delivery(tmp_path: Path) -> None:
+    enqueuer = InMemoryEnqueuer()
+    client = TestClient(create_app(Settings(data_dir=tmp_path), enqueuer=enqueuer))
+    assert client.get("/healthz").json() == {"status": "ok", "forges": []}
+    github_body = encode(payload("github", "push.4"))
+    gitlab_body = encode(payload("gitlab", "push"))
+    for path, body, headers in (
+        ("/webhooks/github", github_body, github_headers("push", github_body)),
+        ("/webhooks/gitlab", gitlab_body, gitlab_headers("Push Hook")),
+    ):
+        response = client.post(path, content=body, headers=headers)
+        assert response.status_code == 503
+        assert response.json() == {"detail": "not configured: open /setup"}
+    assert enqueuer.queued == []
+    assert client.get("/setup").status_code == 200
 
 
 def test_serves_only_configured_forges(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +37,26 @@ def _receive_one(broker_url: str) -> Any:
 def test_celery_enqueuer_sends_the_scan_task_with_the_job(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     enqueuer = CeleryEnqueuer.from_settings(settings)
+    before = time.time()
     enqueuer.enqueue(JOB)
     message = _receive_one(settings.effective_broker_url)
     assert message.headers["task"] == SCAN_TASK
     args, kwargs, _ = message.decode()
-    assert args == [JOB.to_dict()]
     assert kwargs == {}
-    assert ScanJob.from_dict(args[0]) == JOB
+    sent = ScanJob.from_dict(args[0])
+    assert sent.due_at is not None and before <= sent.due_at <= time.time()  # for queue wait
+    assert replace(sent, due_at=None) == JOB
     assert message.headers["eta"] is None
 
 
-def test_countdown_becomes_an_eta(tmp_path: Path) -> None:
+def test_countdown_becomes_an_eta_and_the_due_time(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
+    before = time.time()
     CeleryEnqueuer.from_settings(settings).enqueue(JOB, countdown=30.0)
     message = _receive_one(settings.effective_broker_url)
     assert message.headers["eta"] is not None
+    due_at = ScanJob.from_dict(message.decode()[0][0]).due_at
+    assert due_at is not None and due_at >= before + 30
 
 
 def test_importing_the_receiver_loads_no_celery_forge_or_yaml_library() -> None:

@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.bot.redis_service import redis_url_fixture
 from tests.e2e.harness import (
@@ -169,6 +171,43 @@ def test_push_opens_one_pr_and_a_second_push_updates_it(repo: Repo) -> None:
     assert second.number == first.number
     assert len(repo.requests()) == 1
     assert b"imagePullPolicy: Always}" in (repo.bot_file("k8s/job.yaml") or b"")
+    assert_scan_metrics(repo.bot, repo.kind)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus text exposition (0 when absent)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return 0.0
+
+
+def scrape_until(bot: Bot, name: str, **labels: str) -> str:
+    """/metrics once the sample `name{labels}` is there (workers record just after writing)."""
+
+    def scraped() -> str:
+        text = httpx.get(f"{bot.url}/metrics", timeout=5).text
+        return text if metric(text, name, **labels) else ""
+
+    return wait_for(scraped, what=f"{name}{labels} on /metrics")
+
+
+def assert_scan_metrics(bot: Bot, forge: str) -> None:
+    """The web process's /metrics shows the workers' scans (through the shared state), the
+    PRs they opened and updated, and its own deliveries."""
+
+    text = scrape_until(bot, "pullpolicy_pull_requests_total", forge=forge, action="updated")
+    assert metric(text, "pullpolicy_scans_total", forge=forge, outcome="opened") >= 1
+    assert metric(text, "pullpolicy_pull_requests_total", forge=forge, action="opened") >= 1
+    assert metric(text, "pullpolicy_scan_duration_seconds_count", forge=forge) >= 2
+    assert metric(text, "pullpolicy_forge_api_calls_total", forge=forge) > 0
+    event = "push" if forge == "github" else "Push Hook"
+    queued = metric(
+        text, "pullpolicy_webhook_deliveries_total", forge=forge, event=event, outcome="queued"
+    )
+    assert queued >= 2
+    assert httpx.get(f"{bot.url}/readyz", timeout=10).json()["status"] == "ready"
 
 
 def test_redelivery_never_scans_twice(repo: Repo) -> None:
@@ -287,5 +326,8 @@ def test_embedded_mode_without_redis(forge: FakeForge, app_key: AppKey, tmp_path
         repo.push({"k8s/web.yaml": DEPLOYMENT})
         wait_single_pr(repo)
         assert repo.bot_file("k8s/web.yaml") == FIXED.encode()
+        text = scrape_until(embedded, "pullpolicy_scans_total", forge="github", outcome="opened")
+        assert metric(text, "pullpolicy_pull_requests_total", forge="github", action="opened") == 1
+        assert httpx.get(f"{embedded.url}/readyz", timeout=10).status_code == 200
     finally:
         embedded.stop()

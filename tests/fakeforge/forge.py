@@ -6,6 +6,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.fakeforge.app_manifests import (
+    WEB_USER,
+    CreatedApp,
+    PendingManifest,
+    manifest_problems,
+)
 from tests.fakeforge.faults import Fault
 from tests.fakeforge.records import ChangeRequestRecord
 from tests.fakeforge.server import ServerThread
@@ -165,6 +171,48 @@ class FakeForge:
     def expire_tokens(self) -> None:
         with self._state.lock:
             self._state.auth.expire_tokens()
+
+    # -- the App manifest flow (github_web.py) ---------------------------------------------------
+
+    @property
+    def web_url(self) -> str:
+        """Where the fake GitHub's web pages live (Settings.github_web_url)."""
+        return self.url
+
+    def manifest_apps(self) -> list[CreatedApp]:
+        """Apps registered through the manifest flow, oldest first."""
+        with self._state.lock:
+            return [app for _, app in sorted(self._state.manifests.apps.items())]
+
+    def create_manifest_app(
+        self, manifest: dict[str, Any], *, organization: str | None = None
+    ) -> tuple[CreatedApp, str]:
+        """What "Create GitHub App" on the confirmation page does, without the pages: the App
+        and its one-time conversion code. ValueError lists what GitHub would refuse."""
+        problems = manifest_problems(manifest)
+        if problems:
+            raise ValueError("; ".join(problems))
+        pending = PendingManifest(
+            manifest,
+            organization or WEB_USER,
+            "Organization" if organization else "User",
+            None,
+        )
+        with self._state.lock:
+            name = str(manifest.get("name") or "app")
+            app, code = self._state.manifests.create(self._state.ids.next(), pending, name)
+            self._state.auth.register_app(app.id, app.public_pem)
+            return app, code
+
+    def expire_manifest_codes(self) -> None:
+        """As if an hour passed: every conversion code is refused from now on."""
+        with self._state.lock:
+            self._state.manifests.expire_codes()
+
+    def installations_of(self, app_id: int) -> dict[int, tuple[str, ...]]:
+        with self._state.lock:
+            installations = self._state.auth.installations.values()
+            return {i.id: i.repos for i in installations if i.app_id == app_id}
 
     # -- faults and cost -------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""GitHub App endpoints (JWT-authenticated) and the rate-limit overview."""
+"""GitHub App endpoints (JWT-authenticated), the manifest conversion and the rate-limit overview."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class GitHubAppRoutes:
                 auth="app",
             ),
             route("GET", "rate_limit", self.rate_limit),
+            route("POST", "app-manifests/{code}/conversions", self.convert_manifest, auth="none"),
         ]
 
     def _app_id(self, call: ApiCall) -> int:
@@ -37,8 +38,26 @@ class GitHubAppRoutes:
 
     def get_app(self, call: ApiCall, params: Params) -> Response:
         app_id = self._app_id(call)
+        created = self.state.manifests.apps.get(app_id)
+        if created is not None:
+            owner_id = self.state.user_id(created.owner)
+            return json_response(200, view(call).manifest_app(created, owner_id))
         owner = "app-owner"
         return json_response(200, view(call).app(app_id, owner, self.state.user_id(owner)))
+
+    def convert_manifest(self, call: ApiCall, params: Params) -> Response:
+        """Unauthenticated, like GitHub's: the one-time code is the credential."""
+        created = self.state.manifests.redeem(params["code"])
+        if created is None:
+            not_found()
+        rendered = view(call).manifest_app(created, self.state.user_id(created.owner))
+        secrets = {
+            "client_id": created.client_id,
+            "client_secret": created.client_secret,
+            "webhook_secret": created.webhook_secret,
+            "pem": created.pem,
+        }
+        return json_response(201, {**rendered, **secrets})
 
     def _installation_response(self, call: ApiCall, installation_id: int) -> Response:
         installation = self.state.auth.installations.get(installation_id)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tests.fakeforge.app_manifests import CreatedApp
 from tests.fakeforge.records import ChangeRequest, CheckRun, Comment, Label
 from tests.fakeforge.state import Repository
 from tests.fakeforge.store import CommitInfo, FileChange, Signature, TreeEntry
@@ -591,6 +592,27 @@ class GitHubView:
                 "metadata": "read",
             },
             "events": ["push", "pull_request", "installation"],
+        }
+
+    def manifest_app(self, app: CreatedApp, owner_id: int) -> JsonObject:
+        """An App registered through the manifest flow, as GET /app and the conversion show it."""
+        owner = self.user(app.owner, owner_id)
+        owner["type"] = app.owner_type
+        created = iso(app.created_at)
+        return {
+            "id": app.id,
+            "slug": app.slug,
+            "node_id": node_id("Integration", app.id),
+            "client_id": app.client_id,
+            "owner": owner,
+            "name": app.name,
+            "description": app.manifest.get("description") or "",
+            "external_url": app.manifest.get("url"),
+            "html_url": f"{self.origin}/apps/{app.slug}",
+            "created_at": created,
+            "updated_at": created,
+            "permissions": app.permissions,
+            "events": app.events,
         }
 
     def installation(

@@ -3,6 +3,7 @@
 /api/v3/...        GitHub REST (PyGithub base_url, like GitHub Enterprise)
 /gitlab/api/v4/... GitLab REST (python-gitlab url = /gitlab)
 /git/{repo}.git/.. git smart HTTP
+anything else      GitHub's web pages of the App manifest flow (github_web.py), else 404
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.fakeforge.auth import AuthError
+from tests.fakeforge.github_web import GitHubWeb
 from tests.fakeforge.rest_api import GitHubApi, GitLabApi, RestApi, authenticate
 from tests.fakeforge.smart_http import serve_git
 from tests.fakeforge.state import ForgeState
@@ -37,6 +39,7 @@ class ForgeApplication:
     def __init__(self, state: ForgeState) -> None:
         self.state = state
         self.apis: list[RestApi] = [GitHubApi(state), GitLabApi(state)]
+        self.web = GitHubWeb(state)
 
     def handle(self, request: Request, query: str) -> Response:
         raw_segments = [s for s in request.raw_path.split("/") if s]
@@ -47,7 +50,8 @@ class ForgeApplication:
         for api in self.apis:
             if tuple(raw_segments[: len(api.prefix)]) == api.prefix:
                 return self._handle_api(api, request, len(api.prefix))
-        return json_response(404, {"message": "Not Found"})
+        page = self.web.handle(request)
+        return page if page is not None else json_response(404, {"message": "Not Found"})
 
     def _handle_api(self, api: RestApi, request: Request, prefix_length: int) -> Response:
         with self.state.lock:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from tests.fakeforge.app_manifests import ManifestRegistry
 from tests.fakeforge.auth import AuthRegistry
 from tests.fakeforge.faults import FaultSchedule
 from tests.fakeforge.records import ChangeRequest, IdSequence, RepoRecords, utc_now
@@ -95,6 +96,7 @@ class ForgeState:
         self.ids = IdSequence()
         self.user_ids: dict[str, int] = {}
         self.auth = AuthRegistry()
+        self.manifests = ManifestRegistry()  # Apps registered through the manifest flow
         self.faults = FaultSchedule()
         self.page_size_cap: int | None = None
         self.truncate_trees = False

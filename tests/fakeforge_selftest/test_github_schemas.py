@@ -146,6 +146,13 @@ def drive_every_endpoint(forge: FakeForge) -> Scenario:
     s.call(f"GET {comments}", f"{repo}/issues/{n}/comments")
     s.call(f"GET {comments}", f"{repo}/issues/999/comments", expect=404)
     s.call("GET /rate_limit", "/rate_limit")
+    manifest: dict[str, Any] = {"name": "schema-app", "url": "https://example.com"}
+    manifest.update(default_events=["push"], default_permissions={"contents": "write"})
+    _, code = forge.create_manifest_app(manifest)
+    conversion = "POST /app-manifests/{code}/conversions"
+    unauthenticated = {"Accept": "application/vnd.github+json"}
+    s.call(conversion, f"/app-manifests/{code}/conversions", expect=201, headers=unauthenticated)
+    s.call(conversion, f"/app-manifests/{code}/conversions", expect=404, headers=unauthenticated)
     s.token = installation_token(forge)
     jwt_header = {"Authorization": f"Bearer {app_jwt()}"}
     s.call(f"GET {r}/installation", f"{repo}/installation", headers=jwt_header)

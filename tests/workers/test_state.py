@@ -186,6 +186,32 @@ def test_claims_and_locks_hold_across_processes(
     assert _run_children(_try_lock_in_child, 1, *backend, unique) == ["acquired"]
 
 
+def _add_in_child(backend: str, location: str, namespace: str, barrier: Any, results: Any) -> None:
+    opened = _open(backend, location)
+    barrier.wait()
+    for _ in range(50):
+        opened.add(namespace, {"scans": 1.0, "seconds": 0.5})
+    results.put("done")
+    opened.close()
+
+
+def test_numbers_add_up_across_processes_without_losing_any(
+    state: State, backend: tuple[str, str], unique: str
+) -> None:
+    children = 4
+    _run_children(_add_in_child, children, *backend, unique, _FORK.Barrier(children))
+    assert state.numbers(unique) == {"scans": 200.0, "seconds": 100.0}
+
+
+def test_put_replaces_numbers_and_namespaces_are_separate(state: State, unique: str) -> None:
+    state.add(unique, {"calls": 3.0})
+    state.put(unique, {"remaining": 4999.0})
+    state.put(unique, {"remaining": 4990.0})
+    state.add(unique, {"calls": 2.0})
+    assert state.numbers(unique) == {"calls": 5.0, "remaining": 4990.0}
+    assert state.numbers(unique + "-other") == {}
+
+
 def test_sqlite_state_uses_wal_and_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "nested" / STATE_FILENAME
     first = SqliteState(path)

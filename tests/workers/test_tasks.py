@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from tests.fakeforge import FakeForge
 from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO, AppKey
@@ -15,8 +18,9 @@ from workers.celery_app import make_celery
 from workers.forge.base import RateLimited, Transient
 from workers.jobs import SCAN_TASK, ScanJob
 from workers.logs import WORKER_LOGGER_NAME, JsonFormatter
+from workers.metrics import DeliveryMetrics
 from workers.settings import Settings
-from workers.state import SCANNED, LockHeld
+from workers.state import SCANNED, LockHeld, open_state
 from workers.tasks import Worker, retry_delay
 
 POD = (
@@ -101,6 +105,48 @@ def test_task_retries_when_the_repository_is_busy(
         task.run(JOB.to_dict())
     assert len(requested) == 1 and requested[0] >= settings.busy_retry_seconds
     assert task.run(JOB.to_dict())["action"] == "opened"
+
+
+def _metrics_text(settings: Settings) -> str:
+    state = open_state(settings)
+    try:
+        return generate_latest(DeliveryMetrics(state).registry).decode()
+    finally:
+        state.close()
+
+
+def test_tasks_add_their_metrics_to_the_shared_state(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = make_celery(settings).tasks[SCAN_TASK]
+    due = replace(JOB, due_at=time.time() - 3)  # due three seconds ago
+    assert task.run(due.to_dict())["action"] == "opened"
+    assert task.run(JOB.to_dict())["action"] == "unchanged"
+    gone = ScanJob(forge="github", repo="acme/deleted", reason="push", installation_id=None)
+    task.run(gone.to_dict())
+    monkeypatch.setattr(task, "retry", lambda **_: RetryRequested())
+    with Worker(settings).state.lock(f"repo:{JOB.lock_key}", 60), pytest.raises(RetryRequested):
+        task.run(JOB.to_dict())
+    text = _metrics_text(settings)
+    assert 'pullpolicy_scans_total{forge="github",outcome="opened"} 1.0' in text
+    assert 'pullpolicy_scans_total{forge="github",outcome="unchanged"} 1.0' in text
+    assert 'pullpolicy_scans_total{forge="github",outcome="dropped"} 1.0' in text
+    assert 'pullpolicy_scan_retries_total{forge="github",reason="busy"} 1.0' in text
+    assert 'pullpolicy_pull_requests_total{action="opened",forge="github"} 1.0' in text
+    assert 'pullpolicy_findings_total{forge="github"} 2.0' in text  # one finding, seen twice
+    assert 'pullpolicy_scan_duration_seconds_count{forge="github"} 2.0' in text
+    # Only the job that said when it was due has a queue wait, of at least its 3 seconds.
+    assert 'pullpolicy_scan_queue_wait_seconds_count{forge="github"} 1.0' in text
+    assert 'pullpolicy_scan_queue_wait_seconds_bucket{forge="github",le="1.0"} 0.0' in text
+    assert 'pullpolicy_scan_queue_wait_seconds_bucket{forge="github",le="5.0"} 1.0' in text
+    remaining = (
+        f'pullpolicy_forge_rate_limit_remaining{{forge="github",installation="{INSTALLATION_ID}"}}'
+    )
+    assert remaining in text
+    calls = [
+        line for line in text.splitlines() if line.startswith("pullpolicy_forge_api_calls_total")
+    ]
+    assert len(calls) == 1 and float(calls[0].split()[-1]) > 0
 
 
 def test_a_repository_that_is_gone_is_dropped_not_retried(settings: Settings) -> None:

@@ -5,7 +5,7 @@ Nothing outside `workers.forge` sees PyGithub or python-gitlab objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -145,6 +145,11 @@ class Forge(Protocol):
 
     name: str  # "github" | "gitlab"
     api_calls: int  # requests made by this instance, for cost accounting
+
+    def rate_limits(self) -> Mapping[str, int]:
+        """Requests left in the rate-limit window as last seen, per installation id (or
+        "token"); empty until an answer said."""
+        ...
 
     def default_branch(self, repo: RepoRef) -> tuple[str, str]:
         """(branch name, head sha) of the default branch."""

@@ -97,6 +97,13 @@ class GitHubForge:
     def _count(self) -> None:
         self.api_calls += 1
 
+    def rate_limits(self) -> dict[str, int]:
+        limits = {
+            "token" if key is None else str(key): api.rate_limit_remaining
+            for key, api in self._apis.items()
+        }
+        return {who: remaining for who, remaining in limits.items() if remaining is not None}
+
     def _api(self, repo: RepoRef) -> GitHubApi:
         if self._app is None:
             return self._client(None, lambda: str(self._token), None)

@@ -96,6 +96,12 @@ class GitHubApi:
         self._clock = clock
         self._refresh = refresh
 
+    @property
+    def rate_limit_remaining(self) -> int | None:
+        """From the last answer's x-ratelimit-remaining (PyGithub keeps it), if any."""
+        remaining = int(self._requester.rate_limiting[0])
+        return remaining if remaining >= 0 else None
+
     def call(
         self,
         verb: str,

@@ -76,6 +76,10 @@ class GitLabForge:
     def _count(self) -> None:
         self.api_calls += 1
 
+    def rate_limits(self) -> dict[str, int]:
+        remaining = self._api.rate_limit_remaining
+        return {} if remaining is None else {"token": remaining}
+
     # -- branches and files --------------------------------------------------------------
 
     def default_branch(self, repo: RepoRef) -> tuple[str, str]:

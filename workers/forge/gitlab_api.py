@@ -41,6 +41,7 @@ class GitLabApi:
     ) -> None:
         self._on_request = on_request
         self._clock = clock
+        self.rate_limit_remaining: int | None = None  # GitLab sends it where limits apply
         self._retry_reads = retry_transient_errors
         self._max_retries = max_retries
         # python-gitlab's errors drop the response headers, yet a 429 names its retry time
@@ -61,6 +62,9 @@ class GitLabApi:
 
     def _received(self, response: requests.Response) -> None:
         self._last.headers = dict(response.headers)
+        remaining = response.headers.get("RateLimit-Remaining", "")
+        if remaining.isdigit():
+            self.rate_limit_remaining = int(remaining)
 
     def call(
         self,

@@ -27,6 +27,7 @@ ENDPOINTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("get", "/repos/{owner}/{repo}", ("200", "404")),
     ("get", "/repos/{owner}/{repo}/installation", ("200",)),
     ("post", "/app/installations/{installation_id}/access_tokens", ("201",)),
+    ("post", "/app-manifests/{code}/conversions", ("201", "404")),
     ("get", "/repos/{owner}/{repo}/branches/{branch}", ("200", "404")),
     ("get", "/repos/{owner}/{repo}/git/ref/{ref}", ("200", "404")),
     ("get", "/repos/{owner}/{repo}/git/matching-refs/{ref}", ("200",)),

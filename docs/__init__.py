@@ -1,0 +1,1 @@
+"""Generators of the committed documentation (`make docs`); not part of the distribution."""

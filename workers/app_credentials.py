@@ -1,0 +1,140 @@
+"""The GitHub App credentials that /setup stored: `<data_dir>/github-app.json`, mode 0600.
+
+Written once by the setup callback (atomically, never world-readable even briefly, never over an
+existing file) and read by settings loading in every process. Secrets stay SecretStr here so a
+repr, a log line or an error message cannot show them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+CREDENTIALS_FILENAME = "github-app.json"
+FILE_MODE = 0o600
+DIRECTORY_MODE = 0o700
+
+
+class CredentialsError(Exception):
+    """The stored credentials cannot be used; the message names the file, never its content."""
+
+
+class CredentialsExist(CredentialsError):
+    """A configuration is stored already: setup never overwrites it."""
+
+
+class AppCredentials(BaseModel):
+    """What `POST /app-manifests/{code}/conversions` returned, as the bot keeps it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    app_id: int
+    slug: str
+    name: str
+    html_url: str
+    owner: str
+    client_id: str
+    client_secret: SecretStr
+    webhook_secret: SecretStr
+    pem: SecretStr
+    created_at: str
+
+    def to_json(self) -> bytes:
+        data: dict[str, Any] = self.model_dump()
+        for field in ("client_secret", "webhook_secret", "pem"):
+            data[field] = getattr(self, field).get_secret_value()
+        return json.dumps(data, indent=1, sort_keys=True).encode() + b"\n"
+
+
+def credentials_path(data_dir: Path) -> Path:
+    return data_dir / CREDENTIALS_FILENAME
+
+
+def reset_hint(data_dir: Path) -> str:
+    """How an operator starts over: said wherever setup refuses to overwrite."""
+    return (
+        f"to set up again, stop pullpolicy, delete {credentials_path(data_dir)} (and the App on "
+        "GitHub if it is no longer wanted), then start pullpolicy and open /setup"
+    )
+
+
+def load_credentials(data_dir: Path) -> AppCredentials | None:
+    """The stored credentials, or None when setup has not run. Refuses a file that others
+    can read, as ssh does with private keys."""
+    path = credentials_path(data_dir)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise CredentialsError(f"cannot read {path}: {error.strerror}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if stat.S_IMODE(mode) & 0o077:
+            raise CredentialsError(
+                f"{path} is readable by other users (mode {stat.S_IMODE(mode):o}): "
+                f"run chmod 600 {path}"
+            )
+        raw = handle.read()
+    try:
+        return AppCredentials.model_validate_json(raw)
+    except ValidationError:
+        # The validation message could quote a value: say only which fields are wrong.
+        raise CredentialsError(f"{path} is not a valid credentials file") from None
+
+
+def store_credentials(data_dir: Path, credentials: AppCredentials) -> Path:
+    """Write the credentials file atomically with mode 0600; CredentialsExist if one is there.
+
+    The content goes to a temporary file created 0600 (O_EXCL, so never someone else's file),
+    then `link` publishes it under the final name, which fails if that name exists: two setups
+    racing cannot overwrite each other, and readers never see a half-written file.
+    """
+    data_dir.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    # The file is 0600 whatever the directory; tightening a directory we do not own may fail.
+    with contextlib.suppress(OSError):
+        os.chmod(data_dir, DIRECTORY_MODE)
+    final = credentials_path(data_dir)
+    if final.exists():
+        raise CredentialsExist(f"{final} exists")
+    temporary = data_dir / f".{CREDENTIALS_FILENAME}.{secrets.token_hex(8)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    descriptor = os.open(temporary, flags, FILE_MODE)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)  # whatever the umask
+            handle.write(credentials.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, final)
+        except FileExistsError:
+            raise CredentialsExist(f"{final} exists") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    _sync_directory(data_dir)
+    return final
+
+
+def credentials_fingerprint(data_dir: Path) -> tuple[int, int, int] | None:
+    """Changes whenever the file is created, replaced or rewritten; None while it is absent."""
+    try:
+        info = credentials_path(data_dir).stat()
+    except FileNotFoundError:
+        return None
+    return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def _sync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
