@@ -46,6 +46,11 @@ class Action(StrEnum):
     HANDS_OFF = "hands-off"  # a human commit on our branch: left alone
 
 
+MAX_FIXES_PER_PR = 1000
+"""A bigger pull request is not reviewable (and its marker would not fit GitHub's 65,536-character
+body at ~19 characters per fix): files beyond this many fixes wait for the next one."""
+
+
 @dataclass(frozen=True)
 class Proposal:
     """What the bot wants the repository to look like, from one scan at `base_sha`."""
@@ -56,6 +61,7 @@ class Proposal:
     changes: tuple[FileChange, ...]
     exempted: tuple[Exempted, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()
+    held_back: int = 0  # fixes left for the next PR: see MAX_FIXES_PER_PR
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,7 @@ def ensure_fix_pr(
         skipped=proposal.skipped,
         version=version,
         limit=forge.body_limit,
+        held_back=proposal.held_back,
     )
     title = pr_title(proposal.findings, config)
     if current is not None and _same(current, body):

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from workers import __version__
+from workers import __version__, pr
 from workers.config import CONFIG_FILENAME, Config, Mode
 from workers.config_loading import ConfigError, parse_config
 from workers.core.explain import finding_message
@@ -169,16 +169,26 @@ def _reader(
 def _proposal(
     head: str, branch: str, reports: Sequence[FileReport], skipped: tuple[tuple[str, str], ...]
 ) -> Proposal:
+    """Whole files, in path order, up to MAX_FIXES_PER_PR fixes: the same files at every scan,
+    so an open PR stays stable; the rest are counted and come after it is merged."""
     fixed: list[Finding] = []
     changes: list[FileChange] = []
     exempted: list[Exempted] = []
-    for report in reports:
+    held_back = 0
+    for report in sorted(reports, key=lambda report: report.path):
         exempted.extend(report.exempted)
         if report.fixed is None:
             continue
         unfixable = {finding.fingerprint for finding, _ in report.unfixable}
-        fixed.extend(f for f in report.findings if f.fingerprint not in unfixable)
-        changes.append(FileChange(report.path, report.fixed))
+        fixes = [f for f in report.findings if f.fingerprint not in unfixable]
+        if len(fixes) > pr.MAX_FIXES_PER_PR:
+            reason = f"{len(fixes)} containers to fix: more than one pull request can carry"
+            skipped += ((report.path, reason),)
+        elif held_back or len(fixed) + len(fixes) > pr.MAX_FIXES_PER_PR:
+            held_back += len(fixes)
+        else:
+            fixed.extend(fixes)
+            changes.append(FileChange(report.path, report.fixed))
     return Proposal(
         base_sha=head,
         target_branch=branch,
@@ -186,6 +196,7 @@ def _proposal(
         changes=tuple(changes),
         exempted=tuple(exempted),
         skipped=skipped,
+        held_back=held_back,
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tests.fakeforge.records import ChangeRequestRecord
 from tests.forge_subjects import REPO, Subject
-from workers import scan
+from workers import pr, scan
 from workers.config import DEFAULT_BRANCH
 from workers.core.explain import parse_marker
 from workers.jobs import ScanJob
@@ -42,7 +45,7 @@ def run(subject: Subject, **options: object) -> scan.ScanOutcome:
     return scan.run(subject.forge, job, **options)  # type: ignore[arg-type]
 
 
-def open_requests(subject: Subject) -> list[object]:
+def open_requests(subject: Subject) -> list[ChangeRequestRecord]:
     return [r for r in subject.fake.change_requests(REPO) if r.state == "open"]
 
 
@@ -132,7 +135,7 @@ def test_declined_fixes_are_never_proposed_again(subject: Subject) -> None:
     outcome = run(subject)
     assert outcome.action == "opened" and outcome.pr_number != first.pr_number
     (request,) = open_requests(subject)
-    marker = parse_marker(request.body)  # type: ignore[attr-defined]
+    marker = parse_marker(request.body)
     assert marker is not None and len(marker[1]) == 1  # only the new finding
     head = subject.fake.branch_head(REPO, DEFAULT_BRANCH)
     assert head is not None
@@ -232,3 +235,37 @@ def test_closing_keeps_a_branch_that_has_someone_elses_commits(subject: Subject)
     subject.fake.push_commit(REPO, "main", {"k8s/web.yaml": FIXED_DEPLOYMENT}, "fix by hand")
     assert run(subject).action == "closed"
     assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == human  # their work is not deleted
+
+
+def test_a_huge_fix_is_split_into_reviewable_prs_in_path_order(
+    subject: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pr, "MAX_FIXES_PER_PR", 2)
+    files = {f"k8s/{name}.yaml": JOB.replace("name: migrate", f"name: {name}") for name in "abcde"}
+    subject.seed(files)
+    first = run(subject)
+    assert (first.action, first.findings) == ("opened", 5)
+    (request,) = open_requests(subject)
+    marker = parse_marker(request.body)
+    assert marker is not None and len(marker[1]) == 2
+    assert "**3 more containers** also lack `Always`" in request.body
+    head = subject.fake.branch_head(REPO, DEFAULT_BRANCH)
+    assert head is not None
+    changed = [p for p in files if subject.fake.read(REPO, head, p) != files[p].encode()]
+    assert changed == ["k8s/a.yaml", "k8s/b.yaml"]
+    assert run(subject).action == "unchanged"  # the same batch at every scan
+    subject.fake.merge(REPO, request.number)
+    assert run(subject).action == "opened"
+    (second,) = open_requests(subject)
+    assert "**1 more container** also lacks `Always`" in second.body
+    assert "k8s/c.yaml" in second.body and "k8s/a.yaml" not in second.body
+
+
+def test_a_file_with_more_fixes_than_a_pr_carries_is_skipped_with_the_reason(
+    subject: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pr, "MAX_FIXES_PER_PR", 1)
+    subject.seed({"k8s/both.yaml": f"{JOB}---\n{JOB.replace('name: migrate', 'name: other')}"})
+    outcome = run(subject)
+    assert outcome.action == "none" and outcome.findings == 2
+    assert open_requests(subject) == []

@@ -106,6 +106,10 @@ HOW_TO_EXEMPT = """### How to exempt a container
   ```"""
 EXEMPTED_SUMMARY = "{count} exempted and left alone"
 SKIPPED_SUMMARY = "{count} not checked"
+HELD_BACK = (
+    "**{count} more {containers}** also {lack} `Always`. To keep this pull request reviewable"
+    " {they} will be proposed after it is merged."
+)
 DECLINE_NOTE = (
     "Closing this pull request without merging declines these fixes: pullpolicy will not"
     " propose them again. New findings get a new pull request."
@@ -296,6 +300,19 @@ class _Input:
     exempted: list[Exempted]
     skipped: list[tuple[str, str]]
     version: str
+    held_back: int
+
+
+def _held_back(count: int) -> str:
+    if not count:
+        return ""
+    one = count == 1
+    return HELD_BACK.format(
+        count=count,
+        containers="container" if one else "containers",
+        lack="lacks" if one else "lack",
+        they="it" if one else "they",
+    )
 
 
 def _render(data: _Input, layout: _Layout) -> str:
@@ -307,6 +324,7 @@ def _render(data: _Input, layout: _Layout) -> str:
         _counts(findings),
         _never(findings, layout.items),
         _changes(data.by_file, layout),
+        _held_back(data.held_back),
         HELM_NOTE if has_helm and layout.prose else "",
         *((WHY_ALWAYS, TRADE_OFFS, HOW_TO_EXEMPT) if layout.prose else ()),
         _exempted(data.exempted, layout.items),
@@ -322,6 +340,7 @@ def _sorted_input(
     exempted: Sequence[Exempted],
     skipped: Sequence[tuple[str, str]],
     version: str,
+    held_back: int,
 ) -> _Input:
     def order(finding: Finding) -> tuple[str, int, int, str]:
         return (finding.path, finding.line, finding.column, finding.fingerprint)
@@ -336,6 +355,7 @@ def _sorted_input(
         exempted=sorted(exempted, key=lambda item: order(item.finding)),
         skipped=sorted(skipped),
         version=version,
+        held_back=held_back,
     )
 
 
@@ -346,8 +366,11 @@ def pr_body(
     skipped: Sequence[tuple[str, str]] = (),
     version: str,
     limit: int = DEFAULT_LIMIT,
+    held_back: int = 0,
 ) -> str:
     """The PR description, at most `limit` characters, ending with the complete marker.
+
+    `held_back` counts fixes left for a later pull request (the bot caps a PR's size).
 
     `skipped` holds (path, reason) pairs. Detail is dropped step by step (fold tables, cut
     rows, list files only, drop the prose) until the body fits; ValueError only when the
@@ -358,7 +381,7 @@ def pr_body(
         raise ValueError(
             f"the pullpolicy marker alone needs {len(marker)} characters; the limit is {limit}"
         )
-    data = _sorted_input(findings, exempted, skipped, version)
+    data = _sorted_input(findings, exempted, skipped, version, held_back)
     for layout in _LAYOUTS:
         body = f"{_render(data, layout)}\n\n{marker}"
         if len(body) <= limit:
