@@ -14,7 +14,7 @@ import pytest
 
 from bot.body import MAX_BODY_BYTES
 from docs import generate
-from docs.reference import SETTING_NOTES, setting_descriptions, source_descriptions
+from docs.reference import setting_descriptions
 from docs.sample_pr import sample_pull_request
 from tests.docs_markdown import Document, github_slug, is_external
 from workers.cli import build_parser
@@ -77,18 +77,6 @@ def test_every_setting_has_a_description() -> None:
     )
 
 
-def test_setting_notes_only_fill_gaps() -> None:
-    docstrings, _ = source_descriptions(Settings)
-    fields = Settings.model_fields
-    for name in SETTING_NOTES:
-        assert name in fields, f"SETTING_NOTES describes {name}, which Settings no longer has"
-        described_in_code = fields[name].description or docstrings.get(name)
-        assert not described_in_code, (
-            f"workers/settings.py describes {name} now: delete it from docs/reference.py's "
-            "SETTING_NOTES and run `make docs`"
-        )
-
-
 def test_sample_pr_is_a_complete_bot_pull_request() -> None:
     sample = sample_pull_request()
     marker = parse_marker(sample.body)
@@ -99,26 +87,6 @@ def test_sample_pr_is_a_complete_bot_pull_request() -> None:
     lines = sample.diff.splitlines()
     changed = [line for line in lines if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     assert changed and all("ullPolicy" in line or '"image"' in line for line in changed)
-
-
-def test_source_descriptions_reads_docstrings_and_line_comments() -> None:
-    class Example:
-        plain: int = 1  # a line comment
-        documented: str = "x"  # ignored: the docstring wins
-        """The docstring."""
-        silent: bool = False
-        tool: int = 0  # pragma: no cover
-        # A comment block
-        # right above.
-        above: int = 0
-
-    docstrings, comments = source_descriptions(Example)
-    assert docstrings == {"documented": "The docstring."}
-    assert comments == {
-        "plain": "a line comment",
-        "documented": "ignored: the docstring wins",
-        "above": "A comment block right above.",
-    }
 
 
 # --- Links, anchors and diagrams ----------------------------------------------------------

@@ -24,32 +24,57 @@ class SettingsError(Exception):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Each field's docstring is its description: docs/settings.md is generated from them.
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     github_app_id: int | None = None
-    github_private_key: SecretStr | None = None  # PEM text, or a path to a PEM file
+    """The GitHub App's numeric id."""
+    github_private_key: SecretStr | None = None
+    """The GitHub App's private key: PEM text, or the path of a PEM file."""
     github_webhook_secret: SecretStr | None = None
+    """The GitHub App's webhook secret: every delivery to `/webhooks/github` must carry its
+    HMAC-SHA256 signature."""
     github_api_url: str = DEFAULT_GITHUB_API
-    github_token: SecretStr | None = None  # instead of an App: for one-shot `pullpolicy scan`
-    # Where people register and install Apps; unset: derived from github_api_url.
+    """GitHub API root; GitHub Enterprise Server: `https://HOST/api/v3`."""
+    github_token: SecretStr | None = None
+    """A token instead of an App, for one-shot `pullpolicy scan`."""
     github_web_url: str | None = None
-    # The URL GitHub and browsers reach this server at (/setup builds the App's webhook and
-    # redirect URLs from it); unset: taken from each request (right unless behind a proxy).
+    """Where people register and install Apps; unset: derived from the API URL."""
     public_url: str | None = None
-    # Client-side pacing GitHub asks integrators for; tests on the local forge set both to 0.
+    """The URL GitHub and browsers reach this server at (`/setup` builds the App's webhook and
+    redirect URLs from it); unset: taken from each request (right unless behind a proxy)."""
     github_seconds_between_requests: float = 0.25
+    """Pause between two GitHub API requests of one worker (client-side pacing GitHub asks
+    integrators for)."""
     github_seconds_between_writes: float = 1.0
-    forge_read_retries: int = 3  # retries of idempotent reads on 5xx / connection errors
+    """Pause between two GitHub write requests (commits, pull requests, comments, checks)."""
+    forge_read_retries: int = 3
+    """Retries of idempotent reads on 5xx answers and connection errors."""
     gitlab_url: str | None = None
+    """GitLab instance, e.g. `https://gitlab.com` (without `/api/v4`)."""
     gitlab_token: SecretStr | None = None
+    """GitLab access token with the `api` scope (see the README's GitLab setup)."""
     gitlab_webhook_secret: SecretStr | None = None
-    broker_url: str | None = None  # unset: the embedded on-disk queue under data_dir
-    redis_url: str | None = None  # dedupe and locks; unset: files under data_dir
+    """The GitLab webhook's secret token: every delivery to `/webhooks/gitlab` must carry it in
+    `X-Gitlab-Token`."""
+    broker_url: str | None = None
+    """Celery broker, `redis://...` or `amqp://...`; unset: the embedded SQLite queue in the
+    data dir (`pullpolicy serve` then starts a worker beside the receiver)."""
+    redis_url: str | None = None
+    """Shared state (delivery dedupe, locks, marks, metric totals), `redis://...`; unset: a
+    SQLite file in the data dir, which only processes on the same machine can share."""
     data_dir: Path = Path(".pullpolicy-data")
-    insecure_no_webhook_secret: bool = False  # local development only
-    max_scans_per_installation: int = 4  # concurrent scans of one GitHub App installation
-    scan_lock_seconds: int = 600  # a scan holding its repository lock longer is presumed dead
-    busy_retry_seconds: float = 15.0  # wait before retrying a scan whose repository is busy
+    """Directory of the embedded queue (`queue.sqlite`), without Redis of the shared state
+    (`state.sqlite`), and of the App stored by `/setup` (`github-app.json`)."""
+    insecure_no_webhook_secret: bool = False
+    """Accept webhooks without a secret, unverified (a warning is logged): local development
+    only."""
+    max_scans_per_installation: int = 4
+    """Concurrent scans of one GitHub App installation."""
+    scan_lock_seconds: int = 600
+    """A scan holding its repository's lock longer is presumed dead (its task is redelivered)."""
+    busy_retry_seconds: float = 15.0
+    """Wait before retrying a scan whose repository is being scanned already."""
     installation_scan_spacing_seconds: float = Field(default=10.0, ge=0)
     """Seconds between the initial scans queued for one installation: spreads a many-repository
     installation over time instead of spending the installation's API rate limit at once."""
