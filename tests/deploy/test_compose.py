@@ -173,7 +173,7 @@ BREAKS: dict[str, tuple[Mutation, str]] = {
     "shell-string command": (on("worker", "command", "worker"), "explicit list"),
     "undocumented env file": (on("web", "env_file", ".env.production"), "not documented"),
     "undeclared volume": (on("worker", "volumes", ["wrker-data:/data"]), "not declared"),
-    "unused volume": (on("worker", "volumes", _DELETE), "declared but unused"),
+    "unused volume": (lambda d: d["volumes"].update({"spare": {}}), "declared but unused"),
     "unknown dependency": (on("web", "depends_on", ["cache"]), "unknown service cache"),
     "waiting for health nobody checks": (
         on("web", "depends_on", {"redis": {"condition": "service_healthy"}}),
