@@ -43,8 +43,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        attributes = record.__dict__  # a dict lookup: getattr's default path raises inside
         for field in LOG_FIELDS:
-            value = getattr(record, field, None)
+            value = attributes.get(field)
             if value is not None:
                 entry[field] = value
         return orjson.dumps(entry, default=str).decode()
