@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from workers.jobs import ScanJob
 from workers.logs import WORKER_LOGGER_NAME
 from workers.settings import Settings
+from workers.sqlite_files import ThreadConnections
 
 if TYPE_CHECKING:
     import redis
@@ -151,27 +151,11 @@ class SqliteActivity:
     """One row per scan, JSON-encoded; a connection per thread, WAL for readers beside writers."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._guard = threading.Lock()
+        self._connections = ThreadConnections(path, busy_seconds=SQLITE_BUSY_SECONDS)
         self._connection().execute(_SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(
-                self._path,
-                timeout=SQLITE_BUSY_SECONDS,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            self._local.connection = connection
-            with self._guard:
-                self._connections.append(connection)
-        return connection
+        return self._connections.get()
 
     def record(self, record: ScanRecord) -> None:
         connection = self._connection()
@@ -189,11 +173,7 @@ class SqliteActivity:
         return [ScanRecord.from_dict(json.loads(row[0])) for row in rows]
 
     def close(self) -> None:
-        with self._guard:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
-        self._local = threading.local()
+        self._connections.close()
 
 
 def _optional_str(value: object) -> str | None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from workers.settings import Settings
+from workers.sqlite_files import ThreadConnections
 
 if TYPE_CHECKING:
     import redis
@@ -185,6 +186,8 @@ CREATE TABLE IF NOT EXISTS claims (
     namespace TEXT NOT NULL, key TEXT NOT NULL, expires_at REAL NOT NULL,
     PRIMARY KEY (namespace, key)
 );
+-- The periodic purge of expired claims reads only them, not eight days of deliveries.
+CREATE INDEX IF NOT EXISTS claims_by_expiry ON claims (expires_at);
 CREATE TABLE IF NOT EXISTS marks (
     namespace TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (namespace, key)
 );
@@ -216,6 +219,7 @@ _PUT_NUMBER = """
 INSERT INTO numbers (namespace, key, value) VALUES (?, ?, ?)
 ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value
 """
+PURGE_EXPIRED_CLAIMS = "DELETE FROM claims WHERE expires_at <= ?"
 _PURGE_EVERY = 1000  # claims between sweeps of expired rows
 
 
@@ -223,29 +227,15 @@ class SqliteState:
     """SQLite backend in WAL mode: one connection per thread, autocommit statements."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections = ThreadConnections(
+            path, busy_seconds=SQLITE_BUSY_SECONDS, background_checkpoints=True
+        )
         self._guard = threading.Lock()
         self._claims_since_purge = 0
         self._connection().executescript(_SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(
-                self._path,
-                timeout=SQLITE_BUSY_SECONDS,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent on crashes
-            self._local.connection = connection
-            with self._guard:
-                self._connections.append(connection)
-        return connection
+        return self._connections.get()
 
     def claim(self, namespace: str, key: str, ttl_seconds: float) -> bool:
         now = time.time()
@@ -260,7 +250,7 @@ class SqliteState:
             if self._claims_since_purge < _PURGE_EVERY:
                 return
             self._claims_since_purge = 0
-        connection.execute("DELETE FROM claims WHERE expires_at <= ?", (now,))
+        connection.execute(PURGE_EXPIRED_CLAIMS, (now,))
 
     def release(self, namespace: str, key: str) -> None:
         self._connection().execute(
@@ -328,8 +318,4 @@ class SqliteState:
         return {key: float(value) for key, value in rows}
 
     def close(self) -> None:
-        with self._guard:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
-        self._local = threading.local()
+        self._connections.close()

@@ -28,6 +28,17 @@ GITHUB_SECRET = "e2e-github-webhook-secret"
 GITLAB_SECRET = "e2e-gitlab-webhook-token"
 GITLAB_TOKEN = "glpat-e2e-bot-token"
 APP_ID = 4242
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: registry.example.com/web:1.2
+"""
 T = TypeVar("T")
 
 

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.bot.redis_service import redis_url_fixture
 from tests.e2e.harness import (
     APP_ID,
+    DEPLOYMENT,
     GITLAB_TOKEN,
     Bot,
     github_push,
@@ -33,17 +34,6 @@ from workers.config import DEFAULT_BRANCH
 
 pytestmark = pytest.mark.e2e
 
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  template:
-    spec:
-      containers:
-      - name: web
-        image: registry.example.com/web:1.2
-"""
 JOB = """\
 apiVersion: batch/v1
 kind: Job

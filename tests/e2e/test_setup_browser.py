@@ -26,23 +26,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.bot.redis_service import REQUIRE_ALL_VARIABLES
-from tests.e2e.harness import Bot, Process, github_push, wait_for
+from tests.e2e.harness import DEPLOYMENT, Bot, Process, github_push, wait_for
 
 pytestmark = pytest.mark.e2e
 
 REPO = "acme/deploys"
 READER_TOKEN = "e2e-reader-token"
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  template:
-    spec:
-      containers:
-      - name: web
-        image: registry.example.com/web:1.2
-"""
 
 
 def _unavailable(reason: str) -> None:

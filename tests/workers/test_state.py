@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from tests.bot.redis_service import redis_url_fixture
 from workers.settings import Settings
 from workers.state import (
+    PURGE_EXPIRED_CLAIMS,
     STATE_FILENAME,
     LockHeld,
     RedisState,
@@ -236,3 +238,41 @@ def test_open_state_with_redis_url_is_redis(tmp_path: Path, redis_url: str) -> N
     assert isinstance(production, RedisState)
     production.close()
     assert not (tmp_path / "unused").exists()
+
+
+def test_sqlite_commits_leave_checkpoints_to_a_background_thread(tmp_path: Path) -> None:
+    # A checkpoint syncs the database file: it must not run inside a delivery's claim.
+    path = tmp_path / STATE_FILENAME
+    state = SqliteState(path)
+    try:
+        assert state._connection().execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        for number in range(500):
+            state.claim("delivery", f"d-{number}", 60)
+
+        def in_the_database_file() -> int:
+            # immutable=1 reads the main file only, ignoring the WAL: rows there were
+            # checkpointed, and only the background thread checkpoints.
+            uri = f"{path.as_uri()}?immutable=1"
+            with closing(sqlite3.connect(uri, uri=True)) as reader:
+                try:
+                    return int(reader.execute("SELECT COUNT(*) FROM claims").fetchone()[0])
+                except sqlite3.OperationalError:  # not even the table is checkpointed yet
+                    return 0
+
+        deadline = time.monotonic() + 30
+        while in_the_database_file() < 500:
+            assert time.monotonic() < deadline, "the WAL was never checkpointed"
+            time.sleep(0.2)
+    finally:
+        state.close()
+
+
+def test_the_expired_claims_purge_reads_an_index_not_every_claim(tmp_path: Path) -> None:
+    state = SqliteState(tmp_path / STATE_FILENAME)
+    try:
+        plan = state._connection().execute(
+            f"EXPLAIN QUERY PLAN {PURGE_EXPIRED_CLAIMS}", (time.time(),)
+        )
+        assert any("claims_by_expiry" in str(step) for step in plan)
+    finally:
+        state.close()

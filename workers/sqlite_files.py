@@ -1,0 +1,84 @@
+"""SQLite files shared by threads and processes (the embedded state and activity record):
+one connection per thread, WAL so readers never wait for a writer, autocommit statements."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+CHECKPOINT_SECONDS = 1.0
+
+
+class ThreadConnections:
+    """With `background_checkpoints`, commits never checkpoint the WAL themselves: a daemon
+    thread does it every CHECKPOINT_SECONDS. A checkpoint syncs the database file (milliseconds,
+    more on a busy disk), which must not stall the receiver's event loop mid-delivery."""
+
+    def __init__(
+        self, path: Path, *, busy_seconds: float, background_checkpoints: bool = False
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._busy_seconds = busy_seconds
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self._background = background_checkpoints
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if background_checkpoints:
+            # Opened here, not in the thread: two connections switching a new file to WAL at
+            # once make one of them fail with "database is locked".
+            connection = self._open()
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_until_closed,
+                args=(connection,),
+                name="sqlite-checkpoint",
+                daemon=True,
+            )
+            self._checkpointer.start()
+
+    def get(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open()
+            self._local.connection = connection
+            with self._guard:
+                self._opened.append(connection)
+        return connection
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._path,
+            timeout=self._busy_seconds,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent on crashes
+        if self._background:
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+        return connection
+
+    def _checkpoint_until_closed(self, connection: sqlite3.Connection) -> None:
+        try:
+            while not self._stop.wait(CHECKPOINT_SECONDS):
+                try:
+                    # PASSIVE: copies what no reader still needs, never waits for anyone.
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    continue  # busy or locked: the next round catches up
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=5)
+        with self._guard:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+        self._local = threading.local()
