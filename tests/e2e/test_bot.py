@@ -27,6 +27,7 @@ from tests.e2e.harness import (
     settings_env,
     wait_for,
 )
+from tests.e2e.rabbitmq_service import rabbitmq_url
 from tests.fakeforge import FakeForge
 from tests.fakeforge.records import ChangeRequestRecord
 from tests.forge_subjects import AppKey
@@ -321,3 +322,31 @@ def test_embedded_mode_without_redis(forge: FakeForge, app_key: AppKey, tmp_path
         assert httpx.get(f"{embedded.url}/readyz", timeout=10).status_code == 200
     finally:
         embedded.stop()
+
+
+def test_rabbitmq_as_the_broker(
+    forge: FakeForge, app_key: AppKey, redis_url: str, tmp_path: Path
+) -> None:
+    env = settings_env(
+        github_api_url=forge.github_api_url,
+        gitlab_url=forge.gitlab_url,
+        private_key=app_key.private_pem,
+        data_dir=tmp_path / "data",
+        redis_url=redis_url,
+    )
+    env["PULLPOLICY_BROKER_URL"] = rabbitmq_url()  # Redis keeps only the shared state
+    over_amqp = Bot(env, tmp_path)
+    name = f"amqp-{uuid.uuid4().hex[:8]}/deploys"
+    forge.create_repo(name, {"README.md": "# deploys\n"})
+    installation = next(_installations)
+    forge.add_installation(installation, [name])
+    try:
+        over_amqp.start_receiver()
+        over_amqp.start_worker()
+        repo = Repo("github", name, forge, over_amqp, installation)
+        repo.push({"k8s/web.yaml": DEPLOYMENT})
+        wait_single_pr(repo)
+        assert repo.bot_file("k8s/web.yaml") == FIXED.encode()
+        assert httpx.get(f"{over_amqp.url}/readyz", timeout=10).json()["checks"]["broker"] == "ok"
+    finally:
+        over_amqp.stop()
