@@ -18,6 +18,9 @@ from workers.forge.github_api import GitHubApi
 REGULAR_FILE = "100644"
 
 
+INLINE_TREE_BYTES = 1024 * 1024  # text sent inside one tree request; the rest as blobs
+
+
 def _repo_path(full_name: str) -> str:
     return f"/repos/{quote(full_name)}"
 
@@ -85,24 +88,37 @@ def write_commit(
     changes: Sequence[FileChange],
     message: str,
 ) -> str:
-    """Blobs for the new contents, one tree on the base tree, one commit; returns its sha.
+    """One tree on the base tree, one commit; returns its sha.
 
-    Existing files keep their mode; deleting a path the base does not have is a no-op.
+    New contents travel inside the tree request (GitHub writes their blobs) up to
+    INLINE_TREE_BYTES of text in all; larger or non-UTF-8 contents are uploaded as blobs first,
+    one request each. Existing files keep their mode; deleting a path the base does not have is
+    a no-op.
     """
     repo = _repo_path(full_name)
     items: list[dict[str, Any]] = []
+    inline_budget = INLINE_TREE_BYTES
     for change in changes:
         existing = base.entries.get(change.path)
-        mode = existing.mode if existing else REGULAR_FILE
+        item: dict[str, Any] = {
+            "path": change.path,
+            "mode": existing.mode if existing else REGULAR_FILE,
+            "type": "blob",
+        }
         if change.content is None:
             if existing is not None:
-                items.append({"path": change.path, "mode": mode, "type": "blob", "sha": None})
+                items.append(item | {"sha": None})
+            continue
+        text = _utf8(change.content)
+        if text is not None and len(change.content) <= inline_budget:
+            inline_budget -= len(change.content)
+            items.append(item | {"content": text})
             continue
         encoded = base64.b64encode(change.content).decode("ascii")
         blob = api.call(
             "POST", f"{repo}/git/blobs", body={"content": encoded, "encoding": "base64"}
         )
-        items.append({"path": change.path, "mode": mode, "type": "blob", "sha": blob["sha"]})
+        items.append(item | {"sha": blob["sha"]})
     tree = api.call("POST", f"{repo}/git/trees", body={"base_tree": base.root_tree, "tree": items})
     commit = api.call(
         "POST",
@@ -110,6 +126,14 @@ def write_commit(
         body={"message": message, "tree": tree["sha"], "parents": [base_sha]},
     )
     return str(commit["sha"])
+
+
+def _utf8(content: bytes) -> str | None:
+    """The text of `content` when it is UTF-8 (a tree entry's `content` is a JSON string)."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def ref_head(api: GitHubApi, full_name: str, branch: str) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.forge_subjects import REPO, Subject
+from workers.forge import github_git
 from workers.forge.base import (
     Annotation,
     ChangeRequestDraft,
@@ -122,6 +123,28 @@ def test_commit_creates_the_bot_branch_with_base_plus_exactly_the_changes(
     assert subject.fake.commit_parents(REPO, sha) == [head]
     assert subject.fake.branch_head(REPO, "main") == head
     assert subject.forge.branch_head(repo, BOT_BRANCH) == sha
+
+
+def test_committed_contents_are_byte_exact_however_they_travel(
+    subject: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GitHub: text rides inside the tree request up to a budget; bytes that are not UTF-8 and
+    # text beyond the budget are uploaded as blobs. Every path must land byte for byte.
+    monkeypatch.setattr(github_git, "INLINE_TREE_BYTES", 64)
+    repo = subject.seed(FILES)
+    _, head = subject.forge.default_branch(repo)
+    contents = {
+        "crlf-bom.yaml": "\ufeffkind: Pod\r\nmetadata: {name: é}\r\n".encode(),
+        "latin-1.yaml": "name: caf\xe9\n".encode("latin-1"),
+        "large.yaml": b"# " + b"x" * 200 + b"\n",
+    }
+    changes = [FileChange(path, data) for path, data in contents.items()]
+    sha = subject.forge.commit_files(repo, BOT_BRANCH, head, changes, "m", expected_head=None)
+    files = subject.fake.files(REPO, sha)
+    assert {path: files[path] for path in contents} == contents
+    if subject.kind == "github":  # the UTF-8 text within budget went inside the tree
+        uploads = [path for method, path in subject.fake.requests if path.endswith("/git/blobs")]
+        assert len(uploads) == 2
 
 
 def test_creating_an_existing_branch_is_a_conflict(subject: Subject) -> None:
