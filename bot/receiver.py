@@ -123,7 +123,9 @@ class Receiver:
         status = outcome.body.get("status") or outcome.body.get("detail")
         logger.log(level, "webhook %s", status, extra=context | outcome.log)
         if self._metrics is not None:
-            self._metrics.delivery(context["forge"], context["event"], outcome_label(outcome))
+            # An unverified delivery's event header is anyone's text: no series of its own.
+            event = None if outcome.status_code == 401 else context["event"]
+            self._metrics.delivery(context["forge"], event, outcome_label(outcome))
         return outcome
 
     def _decide(

@@ -129,9 +129,9 @@ class GitHubSetup:
     async def callback(self, request: Request) -> Response:
         given = request.query_params.get("state", "")
         held = request.cookies.get(STATE_COOKIE, "")
-        if not (given and held and hmac.compare_digest(given, held)) or not self._state.consume(
-            STATE_NAMESPACE, given
-        ):
+        if not (
+            given and held and hmac.compare_digest(given.encode(), held.encode())
+        ) or not self._state.consume(STATE_NAMESPACE, given):
             return _forget_state(
                 _problem(
                     400,

@@ -3,6 +3,7 @@ how many scans wait in the queue, and what the latest scans did. Never a secret.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -31,6 +32,7 @@ class StatusPage:
         self._settings = settings
         self._activity_factory = activity_factory
         self._activity: Activity | None = None
+        self._opening = threading.Lock()  # snapshots run in worker threads: open the store once
 
     def add_routes(self, app: FastAPI) -> None:
         app.router.add_route("/status", self.status, methods=["GET"])
@@ -62,9 +64,11 @@ class StatusPage:
         }
 
     def _latest(self) -> list[dict[str, Any]]:
-        if self._activity is None:
-            self._activity = self._activity_factory(self._settings)
-        return [asdict(record) for record in self._activity.latest(LATEST_SCANS)]
+        with self._opening:
+            if self._activity is None:
+                self._activity = self._activity_factory(self._settings)
+            activity = self._activity
+        return [asdict(record) for record in activity.latest(LATEST_SCANS)]
 
 
 def github_status(settings: Settings) -> dict[str, Any]:

@@ -51,8 +51,8 @@ SCANS = Family(
     "pullpolicy_scans",
     Kind.COUNTER,
     "Scans finished, by outcome: a pull request action (opened, updated, unchanged, closed, "
-    "hands-off, none), disabled, invalid-config, checked (mode: check), or dropped (repository "
-    "gone or access lost).",
+    "hands-off, none), disabled, invalid-config, checked (mode: check), dropped (repository "
+    "gone or access lost) or failed (retries exhausted).",
     ("forge", "outcome"),
 )
 SCAN_RETRIES = Family(
@@ -149,8 +149,10 @@ class SharedMetrics:
         self._state.add(NAMESPACE, amounts)
 
     def scan_ended_early(self, forge: str, outcome: str, *, api_calls: int) -> None:
-        """A scan dropped (outcome "dropped") or deferred (outcome: the retry reason)."""
-        family, label = (SCANS, outcome) if outcome == "dropped" else (SCAN_RETRIES, outcome)
+        """A scan that ended without a result: "dropped" or "failed" (retries exhausted), else
+        put back on the queue (outcome: the retry reason)."""
+        final = outcome in ("dropped", "failed")
+        family, label = (SCANS, outcome) if final else (SCAN_RETRIES, outcome)
         self._state.add(
             NAMESPACE,
             {_key(family, "", (forge, label)): 1.0, _key(API_CALLS, "", (forge,)): api_calls},

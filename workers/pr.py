@@ -62,6 +62,7 @@ class Proposal:
     exempted: tuple[Exempted, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()
     held_back: int = 0  # fixes left for the next PR: see MAX_FIXES_PER_PR
+    too_big: tuple[str, ...] = ()  # files with more fixes than one PR carries: not proposed
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ def ensure_fix_pr(
     if not proposal.changes:
         if current is None:
             return PrResult(Action.NONE)
+        if proposal.too_big:  # findings remain: "all fixed, closing" would be false
+            return PrResult(Action.UNCHANGED, current.number, current.url)
         forge.close_change_request(repo, current.number, CLOSE_COMMENT)
         # Someone else's commits on the branch are theirs to delete, not ours.
         if not _foreign_commits(forge.branch_commits(repo, branch, proposal.base_sha)):

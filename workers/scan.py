@@ -175,6 +175,7 @@ def _proposal(
     changes: list[FileChange] = []
     exempted: list[Exempted] = []
     held_back = 0
+    too_big: list[str] = []
     for report in sorted(reports, key=lambda report: report.path):
         exempted.extend(report.exempted)
         if report.fixed is None:
@@ -184,6 +185,7 @@ def _proposal(
         if len(fixes) > pr.MAX_FIXES_PER_PR:
             reason = f"{len(fixes)} containers to fix: more than one pull request can carry"
             skipped += ((report.path, reason),)
+            too_big.append(report.path)
         elif held_back or len(fixed) + len(fixes) > pr.MAX_FIXES_PER_PR:
             held_back += len(fixes)
         else:
@@ -197,6 +199,7 @@ def _proposal(
         exempted=tuple(exempted),
         skipped=skipped,
         held_back=held_back,
+        too_big=tuple(too_big),
     )
 
 

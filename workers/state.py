@@ -306,10 +306,11 @@ class SqliteState:
             connection.executemany(
                 statement, [(namespace, key, value) for key, value in values.items()]
             )
+            connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:  # never leave this thread's connection mid-write
+                connection.execute("ROLLBACK")
             raise
-        connection.execute("COMMIT")
 
     def numbers(self, namespace: str) -> dict[str, float]:
         rows = self._connection().execute(

@@ -135,8 +135,9 @@ def register_tasks(app: Celery, settings: Settings) -> None:
             return {"repo": job.repo, "action": "dropped", "reason": str(error)}
         except (RateLimited, Transient, LockHeld) as error:
             calls = worker.api_calls(job.forge) - calls_before
-            reason = _RETRY_REASONS[type(error)]
-            _observe(lambda: worker.metrics.scan_ended_early(job.forge, reason, api_calls=calls))
+            # The last allowed attempt ends the scan: a failed scan, not one more retry.
+            ended = "failed" if task.request.retries >= MAX_RETRIES else retry_reason(error)
+            _observe(lambda: worker.metrics.scan_ended_early(job.forge, ended, api_calls=calls))
             delay = retry_delay(
                 error, task.request.retries, busy_seconds=settings.busy_retry_seconds
             )
@@ -167,11 +168,13 @@ def register_tasks(app: Celery, settings: Settings) -> None:
         return result
 
 
-_RETRY_REASONS: dict[type[Exception], str] = {
-    RateLimited: "rate-limited",
-    Transient: "transient",
-    LockHeld: "busy",
-}
+def retry_reason(error: Exception) -> str:
+    """The `reason` label of the retries metric."""
+    if isinstance(error, RateLimited):
+        return "rate-limited"
+    if isinstance(error, LockHeld):
+        return "busy"
+    return "transient"
 
 
 def _observe(record: Callable[[], None]) -> None:

@@ -50,13 +50,19 @@ def test_deliveries_are_counted_by_event_and_outcome(harness: Harness) -> None:
     assert harness.github("push", push, delivery="d-1").status_code == 202
     assert harness.github("push", push, delivery="d-1").status_code == 200  # redelivered
     assert harness.github("ping", payload("github", "ping.0")).status_code == 200
-    bad = harness.client.post("/webhooks/github", content=b"{}", headers={"X-GitHub-Event": "push"})
-    assert bad.status_code == 401
+    for junk in ("push", "junk-1", "junk-2"):  # unsigned: anyone's header values
+        headers = {"X-GitHub-Event": junk}
+        assert (
+            harness.client.post("/webhooks/github", content=b"{}", headers=headers).status_code
+            == 401
+        )
     samples = scrape(harness)
     assert samples[delivery("push", "queued")] == 1
     assert samples[delivery("push", "duplicate")] == 1
     assert samples[delivery("ping", "ignored")] == 1
-    assert samples[delivery("push", "unauthorized")] == 1
+    # Unverified deliveries share one series: a caller without the secret cannot add any.
+    assert samples[delivery("", "unauthorized")] == 3
+    assert not any("junk" in str(labels) for _, labels in samples)
 
 
 def test_a_person_closing_the_fix_pr_counts_as_declined_once(harness: Harness) -> None:

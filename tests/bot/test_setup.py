@@ -157,6 +157,16 @@ def test_a_state_this_server_never_issued_is_refused(bot: SetupBot) -> None:
     assert "Start again" in refused.text
 
 
+def test_a_non_ascii_state_is_refused_not_a_crash(bot: SetupBot) -> None:
+    form = bot.start()
+    _, code = bot.create_on_github(form)
+    held = bot.client.cookies.get(STATE_COOKIE) or ""
+    # hmac.compare_digest raises on non-ASCII str: the callback must compare bytes.
+    assert bot.callback(code, "\u00e9t\u00e9").status_code == 400
+    bot.client.cookies.set(STATE_COOKIE, held, path="/setup")  # the refusal cleared it
+    assert bot.callback(code, form.state).status_code == 200  # and the real state still works
+
+
 def test_a_replayed_callback_is_refused(bot: SetupBot) -> None:
     form = bot.start()
     _, code = bot.create_on_github(form)

@@ -269,3 +269,14 @@ def test_a_file_with_more_fixes_than_a_pr_carries_is_skipped_with_the_reason(
     outcome = run(subject)
     assert outcome.action == "none" and outcome.findings == 2
     assert open_requests(subject) == []
+
+
+def test_an_open_pr_is_not_closed_as_all_fixed_when_its_file_became_too_big(
+    subject: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subject.seed({"k8s/both.yaml": f"{JOB}---\n{JOB.replace('name: migrate', 'name: other')}"})
+    assert run(subject).action == "opened"
+    monkeypatch.setattr(pr, "MAX_FIXES_PER_PR", 1)  # the same file is now over the cap
+    assert run(subject).action == "unchanged"
+    (request,) = open_requests(subject)
+    assert request.state == "open"
