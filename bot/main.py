@@ -38,8 +38,9 @@ INSECURE_WARNING = (
     "scans. Use this for local development only."
 )
 SETUP_MODE_WARNING = (
-    "no forge configured: open /setup to register the GitHub App (or set the "
-    f"{PREFIX}GITHUB_* / {PREFIX}GITLAB_* settings); webhooks answer 503 until then"
+    "no forge configured: open /setup with the token in setup-token in the data dir to "
+    f"register the GitHub App (or set the {PREFIX}GITHUB_* / {PREFIX}GITLAB_* settings); "
+    "webhooks answer 503 until then"
 )
 
 

@@ -26,11 +26,14 @@ from bot.app_manifest import manifest_for
 from bot.manifest_conversion import ConversionError, convert, is_valid_code
 from bot.pages import escape, link, origin, page
 from workers.app_credentials import (
+    SETUP_TOKEN_FILENAME,
     AppCredentials,
     CredentialsError,
     CredentialsExist,
+    forget_setup_token,
     load_credentials,
     reset_hint,
+    setup_token,
     store_credentials,
 )
 from workers.logs import LOGGER_NAME
@@ -72,13 +75,19 @@ class GitHubSetup:
         closed = self._closed()
         if closed is not None:
             return closed
+        # Whoever finishes setup owns this server's App: only someone who can read the server's
+        # data dir may start it.
+        expected = await run_in_threadpool(setup_token, self._settings.data_dir)
+        given = request.query_params.get("token", "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return self._token_page(bool(given))
         organization = request.query_params.get("organization", "").strip()
         if organization and not ORGANIZATION.fullmatch(organization):
             return _problem(400, "Not an organization name", escape(organization))
         server = public_url(self._settings, request)
         token = secrets.token_urlsafe(32)
         self._state.claim(STATE_NAMESPACE, token, STATE_TTL_SECONDS)
-        response = self._start_page(server, organization, token)
+        response = self._start_page(server, organization, token, given)
         response.set_cookie(
             STATE_COOKIE,
             token,
@@ -90,7 +99,21 @@ class GitHubSetup:
         )
         return response
 
-    def _start_page(self, server: str, organization: str, token: str) -> HTMLResponse:
+    def _token_page(self, wrong: bool) -> HTMLResponse:
+        path = self._settings.data_dir / SETUP_TOKEN_FILENAME
+        body = (
+            ("<p><b>That is not the setup token.</b></p>" if wrong else "")
+            + "<p>Setting up registers the GitHub App this server will act as. To show that you "
+            f"run this server, paste the setup token from <code>{escape(str(path))}</code> on "
+            "the server (for example <code>cat "
+            f"{escape(str(path))}</code>).</p>"
+            '<form method="get" action="/setup"><p><label>Setup token: '
+            '<input name="token" autocomplete="off" required></label> '
+            '<button type="submit" id="use-token">Continue</button></p></form>'
+        )
+        return page("Set up pullpolicy on GitHub", body, status_code=403)
+
+    def _start_page(self, server: str, organization: str, token: str, setup: str) -> HTMLResponse:
         web = self._settings.effective_github_web_url
         manifest = manifest_for(server)
         where = f"/organizations/{quote(organization)}" if organization else ""
@@ -115,7 +138,9 @@ class GitHubSetup:
             f'<form method="post" action="{escape(action)}">'
             f'<input type="hidden" name="manifest" value="{escape(json.dumps(manifest))}">'
             '<p><button type="submit" id="create-app">Create GitHub App</button></p></form>'
-            '<form method="get" action="/setup"><p><label>Register it under an organization '
+            '<form method="get" action="/setup">'
+            f'<input type="hidden" name="token" value="{escape(setup)}">'
+            "<p><label>Register it under an organization "
             f'instead: <input name="organization" value="{escape(organization)}" '
             'pattern="[A-Za-z0-9][A-Za-z0-9-]{0,38}"></label> '
             '<button type="submit">Use this organization</button></p></form>'
@@ -161,6 +186,7 @@ class GitHubSetup:
         except OSError as error:
             detail = f"Could not write to the data directory ({escape(error.strerror)})."
             return _forget_state(_problem(500, "Setup could not be saved", detail))
+        await run_in_threadpool(forget_setup_token, self._settings.data_dir)
         logger.info("GitHub App %s (id %s) set up", credentials.slug, credentials.app_id)
         return _forget_state(_configured_page(credentials))
 

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 CREDENTIALS_FILENAME = "github-app.json"
+SETUP_TOKEN_FILENAME = "setup-token"  # noqa: S105 (a file name, not a password)
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 
@@ -91,32 +92,55 @@ def load_credentials(data_dir: Path) -> AppCredentials | None:
 
 
 def store_credentials(data_dir: Path, credentials: AppCredentials) -> Path:
-    """Write the credentials file atomically with mode 0600; CredentialsExist if one is there.
+    """Write the credentials file atomically with mode 0600; CredentialsExist if one is there
+    (two setups racing cannot overwrite each other)."""
+    try:
+        return _publish_private(data_dir, CREDENTIALS_FILENAME, credentials.to_json())
+    except FileExistsError:
+        raise CredentialsExist(f"{credentials_path(data_dir)} exists") from None
+
+
+def setup_token(data_dir: Path) -> str:
+    """The token /setup asks for, created (0600) on first use and kept until setup succeeds:
+    only someone who can read the server's data dir can start the setup."""
+    path = data_dir / SETUP_TOKEN_FILENAME
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):  # a concurrent request made it first
+            token = secrets.token_urlsafe(24)
+            _publish_private(data_dir, SETUP_TOKEN_FILENAME, f"{token}\n".encode())
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read().decode("ascii").strip()
+
+
+def forget_setup_token(data_dir: Path) -> None:
+    (data_dir / SETUP_TOKEN_FILENAME).unlink(missing_ok=True)
+
+
+def _publish_private(data_dir: Path, name: str, content: bytes) -> Path:
+    """Write `data_dir/name` atomically with mode 0600; FileExistsError if it is there.
 
     The content goes to a temporary file created 0600 (O_EXCL, so never someone else's file),
-    then `link` publishes it under the final name, which fails if that name exists: two setups
+    then `link` publishes it under the final name, which fails if that name exists: two writers
     racing cannot overwrite each other, and readers never see a half-written file.
     """
     data_dir.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
     # The file is 0600 whatever the directory; tightening a directory we do not own may fail.
     with contextlib.suppress(OSError):
         os.chmod(data_dir, DIRECTORY_MODE)
-    final = credentials_path(data_dir)
+    final = data_dir / name
     if final.exists():
-        raise CredentialsExist(f"{final} exists")
-    temporary = data_dir / f".{CREDENTIALS_FILENAME}.{secrets.token_hex(8)}.tmp"
+        raise FileExistsError(final)
+    temporary = data_dir / f".{name}.{secrets.token_hex(8)}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     descriptor = os.open(temporary, flags, FILE_MODE)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), FILE_MODE)  # whatever the umask
-            handle.write(credentials.to_json())
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            os.link(temporary, final)
-        except FileExistsError:
-            raise CredentialsExist(f"{final} exists") from None
+        os.link(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
     _sync_directory(data_dir)

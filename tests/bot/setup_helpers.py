@@ -17,6 +17,7 @@ from bot.enqueue import InMemoryEnqueuer
 from bot.main import create_app
 from tests.fakeforge import FakeForge
 from tests.fakeforge.app_manifests import CreatedApp
+from workers.app_credentials import setup_token
 from workers.settings import Settings
 from workers.state import SqliteState
 
@@ -61,8 +62,14 @@ class SetupBot:
         self.client = TestClient(self.app)
         self._created = 0
 
-    def start(self, query: str = "") -> SetupForm:
-        response = self.client.get(f"/setup{query}")
+    def page(self, **params: str) -> httpx.Response:
+        """GET /setup with the token from the data dir, as its operator would open it."""
+        token = setup_token(self.settings.data_dir)
+        response: httpx.Response = self.client.get("/setup", params={"token": token, **params})
+        return response
+
+    def start(self, **params: str) -> SetupForm:
+        response = self.page(**params)
         assert response.status_code == 200, response.text
         return setup_form(response.text)
 

@@ -386,7 +386,7 @@ def test_starts_in_setup_mode_without_any_forge_and_accepts_no_delivery(tmp_path
         assert response.status_code == 503
         assert response.json() == {"detail": "not configured: open /setup"}
     assert enqueuer.queued == []
-    assert client.get("/setup").status_code == 200
+    assert client.get("/setup").status_code == 403  # served: it asks for the setup token
 
 
 def test_serves_only_configured_forges(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def test_app_yml_is_a_manifest_github_accepts_with_the_least_permissions() -> No
 
 
 def test_setup_page_posts_app_yml_with_this_servers_urls(bot: SetupBot) -> None:
-    response = bot.client.get("/setup")
+    response = bot.page()
     form = bot.start()
     assert form.action.startswith(f"{bot.forge.web_url}/settings/apps/new?state=")
     template = yaml.safe_load(MANIFEST_FILE.read_text())
@@ -83,7 +83,7 @@ def test_setup_page_posts_app_yml_with_this_servers_urls(bot: SetupBot) -> None:
 def test_public_url_setting_wins_over_the_request(fake_forge: FakeForge, tmp_path: Path) -> None:
     bot = SetupBot(fake_forge, tmp_path / "data", public_url="https://bot.example.com/")
     try:
-        response = bot.client.get("/setup")
+        response = bot.page()
         form = bot.start()
         assert form.manifest["hook_attributes"]["url"] == "https://bot.example.com/webhooks/github"
         assert form.manifest["redirect_url"] == "https://bot.example.com/setup/callback"
@@ -93,11 +93,35 @@ def test_public_url_setting_wins_over_the_request(fake_forge: FakeForge, tmp_pat
 
 
 def test_organization_variant_and_a_bad_organization_name(bot: SetupBot) -> None:
-    form = bot.start("?organization=acme-corp")
+    form = bot.start(organization="acme-corp")
     assert form.action.startswith(f"{bot.forge.web_url}/organizations/acme-corp/settings/apps/new?")
-    refused = bot.client.get("/setup", params={"organization": "<b>x</b>/y"})
+    refused = bot.page(organization="<b>x</b>/y")
     assert refused.status_code == 400
     assert "<b>x</b>" not in refused.text and "&lt;b&gt;x&lt;/b&gt;" in refused.text
+
+
+def test_setup_starts_only_with_the_token_from_the_data_dir(bot: SetupBot) -> None:
+    asked = bot.client.get("/setup")
+    assert asked.status_code == 403 and 'name="token"' in asked.text
+    assert "setup-token" in asked.text  # where to find it
+    assert "set-cookie" not in asked.headers  # no setup state handed out
+    token_file = bot.settings.data_dir / "setup-token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    wrong = bot.client.get("/setup", params={"token": "guess"})
+    assert wrong.status_code == 403 and "not the setup token" in wrong.text
+    assert bot.client.get("/setup", params={"token": "\u00e9"}).status_code == 403  # no crash
+    assert token_file.read_text().strip() not in asked.text + wrong.text
+    page = bot.page()
+    assert page.status_code == 200 and "set-cookie" in page.headers
+    # The organization form carries the token on, or choosing an organization would bounce.
+    assert f'name="token" value="{token_file.read_text().strip()}"' in page.text
+
+
+def test_a_finished_setup_forgets_its_token(bot: SetupBot) -> None:
+    form = bot.start()
+    _, code = bot.create_on_github(form)
+    assert bot.callback(code, form.state).status_code == 200
+    assert not (bot.settings.data_dir / "setup-token").exists()
 
 
 # --- the callback ------------------------------------------------------------------------

@@ -133,8 +133,13 @@ def test_setup_in_a_browser_then_a_push_opens_the_pr_without_a_restart(
     assert refused.status_code == 503, refused.text
     assert refused.json() == {"detail": "not configured: open /setup"}
 
-    # /setup -> "Create GitHub App" -> GitHub's confirmation -> back on the bot, configured.
+    # /setup asks for the token from the server's data dir, as its operator would paste it.
     browser.get(f"{bot.url}/setup")
+    token = (tmp_path / "data" / "setup-token").read_text().strip()
+    browser.find_element(By.NAME, "token").send_keys(token)
+    browser.find_element(By.ID, "use-token").click()
+    wait.until(lambda driver: driver.find_elements(By.ID, "create-app"))
+    # -> "Create GitHub App" -> GitHub's confirmation -> back on the bot, configured.
     browser.find_element(By.ID, "create-app").click()
     wait.until(lambda driver: driver.find_elements(By.ID, "create"))
     assert browser.current_url.startswith(f"{forge_url}/settings/apps/new")
@@ -148,6 +153,7 @@ def test_setup_in_a_browser_then_a_push_opens_the_pr_without_a_restart(
     data_dir = tmp_path / "data"
     stored_file = data_dir / "github-app.json"
     assert stat.S_IMODE(stored_file.stat().st_mode) == 0o600
+    assert not (data_dir / "setup-token").exists()  # spent
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     stored = json.loads(stored_file.read_text())
     for secret in (stored["pem"], stored["webhook_secret"], stored["client_secret"]):
