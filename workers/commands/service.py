@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import subprocess
 import sys
 from dataclasses import asdict
+from types import FrameType
 
 from workers import scan
 from workers.celery_app import QUEUE, make_celery
@@ -12,6 +15,8 @@ from workers.forge.factory import open_forge
 from workers.jobs import ScanJob
 from workers.logs import WORKER_LOGGER_NAME, configure_logging
 from workers.settings import load_settings
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def run_worker(concurrency: int, loglevel: str) -> int:
@@ -33,14 +38,30 @@ def run_serve(host: str, port: int, *, with_worker: bool | None) -> int:
     worker = None
     if start_worker:
         command = [sys.executable, "-m", "workers.cli", "worker", "--concurrency", "1"]
-        worker = subprocess.Popen(command)
+        worker = subprocess.Popen(command, preexec_fn=_die_with_parent)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default action
+    # that kills this process before `finally` can stop the worker, which then runs orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run("bot.main:app_factory", factory=True, host=host, port=port)
     finally:
         if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
+            worker.terminate()  # Celery's warm shutdown: the running scan finishes first
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()  # unacknowledged, so the broker redelivers its scan
     return 0
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _die_with_parent() -> None:
+    """In the worker before it starts: on Linux, SIGTERM it when `serve` dies, even by SIGKILL."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def run_scan_once(forge_name: str, repo: str, *, dry_run: bool) -> int:
