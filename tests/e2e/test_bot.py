@@ -9,6 +9,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,35 +299,17 @@ def test_worker_killed_mid_scan_is_redelivered(repo: Repo, bot: Bot) -> None:
     assert len(repo.requests()) == 1
 
 
-def test_embedded_mode_without_redis(forge: FakeForge, app_key: AppKey, tmp_path: Path) -> None:
-    env = settings_env(
-        github_api_url=forge.github_api_url,
-        gitlab_url=forge.gitlab_url,
-        private_key=app_key.private_pem,
-        data_dir=tmp_path / "data",
-        redis_url=None,
-    )
-    embedded = Bot(env, tmp_path)
-    name = f"solo-{uuid.uuid4().hex[:8]}/deploys"
-    forge.create_repo(name, {"README.md": "# deploys\n"})
-    installation = next(_installations)
-    forge.add_installation(installation, [name])
-    try:
-        embedded.start_receiver(embedded_worker=True)  # one command runs everything
-        repo = Repo("github", name, forge, embedded, installation)
-        repo.push({"k8s/web.yaml": DEPLOYMENT})
-        wait_single_pr(repo)
-        assert repo.bot_file("k8s/web.yaml") == FIXED.encode()
-        text = scrape_until(embedded, "pullpolicy_scans_total", forge="github", outcome="opened")
-        assert metric(text, "pullpolicy_pull_requests_total", forge="github", action="opened") == 1
-        assert httpx.get(f"{embedded.url}/readyz", timeout=10).status_code == 200
-    finally:
-        embedded.stop()
-
-
-def test_rabbitmq_as_the_broker(
-    forge: FakeForge, app_key: AppKey, redis_url: str, tmp_path: Path
-) -> None:
+@contextmanager
+def bot_of_its_own(
+    forge: FakeForge,
+    app_key: AppKey,
+    tmp_path: Path,
+    *,
+    redis_url: str | None,
+    broker_url: str | None = None,
+) -> Iterator[Repo]:
+    """A fresh bot (receiver + worker, or `serve` alone on the embedded queue) and a fresh
+    repository it is installed on; stopped afterwards."""
     env = settings_env(
         github_api_url=forge.github_api_url,
         gitlab_url=forge.gitlab_url,
@@ -334,19 +317,41 @@ def test_rabbitmq_as_the_broker(
         data_dir=tmp_path / "data",
         redis_url=redis_url,
     )
-    env["PULLPOLICY_BROKER_URL"] = rabbitmq_url()  # Redis keeps only the shared state
-    over_amqp = Bot(env, tmp_path)
-    name = f"amqp-{uuid.uuid4().hex[:8]}/deploys"
+    if broker_url is not None:
+        env["PULLPOLICY_BROKER_URL"] = broker_url
+    bot = Bot(env, tmp_path)
+    name = f"own-{uuid.uuid4().hex[:8]}/deploys"
     forge.create_repo(name, {"README.md": "# deploys\n"})
     installation = next(_installations)
     forge.add_installation(installation, [name])
+    embedded = "PULLPOLICY_BROKER_URL" not in env
     try:
-        over_amqp.start_receiver()
-        over_amqp.start_worker()
-        repo = Repo("github", name, forge, over_amqp, installation)
+        bot.start_receiver(embedded_worker=embedded)  # embedded: one command runs everything
+        if not embedded:
+            bot.start_worker()
+        yield Repo("github", name, forge, bot, installation)
+    finally:
+        bot.stop()
+
+
+def test_embedded_mode_without_redis(forge: FakeForge, app_key: AppKey, tmp_path: Path) -> None:
+    with bot_of_its_own(forge, app_key, tmp_path, redis_url=None) as repo:
         repo.push({"k8s/web.yaml": DEPLOYMENT})
         wait_single_pr(repo)
         assert repo.bot_file("k8s/web.yaml") == FIXED.encode()
-        assert httpx.get(f"{over_amqp.url}/readyz", timeout=10).json()["checks"]["broker"] == "ok"
-    finally:
-        over_amqp.stop()
+        text = scrape_until(repo.bot, "pullpolicy_scans_total", forge="github", outcome="opened")
+        assert metric(text, "pullpolicy_pull_requests_total", forge="github", action="opened") == 1
+        assert httpx.get(f"{repo.bot.url}/readyz", timeout=10).status_code == 200
+
+
+def test_rabbitmq_as_the_broker(
+    forge: FakeForge, app_key: AppKey, redis_url: str, tmp_path: Path
+) -> None:
+    # Redis keeps only the shared state; the queue is RabbitMQ's.
+    broker = rabbitmq_url()
+    with bot_of_its_own(forge, app_key, tmp_path, redis_url=redis_url, broker_url=broker) as repo:
+        repo.push({"k8s/web.yaml": DEPLOYMENT})
+        wait_single_pr(repo)
+        assert repo.bot_file("k8s/web.yaml") == FIXED.encode()
+        readiness = httpx.get(f"{repo.bot.url}/readyz", timeout=10).json()
+        assert readiness["checks"]["broker"] == "ok"
