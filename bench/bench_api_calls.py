@@ -18,9 +18,6 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -28,6 +25,7 @@ from bot.enqueue import InMemoryEnqueuer  # noqa: E402
 from bot.receiver import Receiver  # noqa: E402
 from bot.verify import github_signature  # noqa: E402
 from tests.fakeforge import FakeForge  # noqa: E402
+from tests.fakeforge.app_keys import AppKey  # noqa: E402
 from workers import scan  # noqa: E402
 from workers.forge.base import Forge, RepoRef  # noqa: E402
 from workers.forge.github import GitHubForge  # noqa: E402
@@ -104,13 +102,8 @@ def receiver_calls_for_irrelevant_push(fake: FakeForge, data_dir: Path) -> tuple
 
 
 def main() -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    key = AppKey.generate()
+    pem, public = key.private_pem, key.public_pem
     rows: list[tuple[str, str, int, int]] = []
     with tempfile.TemporaryDirectory() as tmp, FakeForge(Path(tmp) / "forge") as fake:
         fake.register_app(APP_ID, public)

@@ -11,14 +11,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.e2e.harness import APP_ID, GITLAB_TOKEN, Bot, github_push, settings_env, wait_for  # noqa: E402
 from tests.fakeforge import FakeForge  # noqa: E402
+from tests.fakeforge.app_keys import AppKey  # noqa: E402
 from workers.config import DEFAULT_BRANCH  # noqa: E402
 
 REPO = "acme/shop"
@@ -31,13 +29,8 @@ def sample_files() -> dict[str, bytes]:
 
 
 def main() -> int:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    key = AppKey.generate()
+    pem, public = key.private_pem, key.public_pem
     with tempfile.TemporaryDirectory() as tmp, FakeForge(Path(tmp) / "forge") as forge:
         forge.register_app(APP_ID, public)
         forge.add_token(GITLAB_TOKEN)

@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.fakeforge import FakeForge
+from tests.fakeforge.app_keys import AppKey
 from workers.forge.base import RepoRef
 from workers.forge.github import GitHubForge
 from workers.forge.gitlab import GitLabForge
@@ -36,24 +35,9 @@ class MovableClock:
         return self.now
 
 
-@dataclass(frozen=True)
-class AppKey:
-    private_pem: str
-    public_pem: bytes
-
-
 @pytest.fixture(scope="session")
 def app_key() -> AppKey:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return AppKey(private.decode(), public)
+    return AppKey.generate()
 
 
 @dataclass

@@ -30,8 +30,8 @@ from tests.e2e.harness import (
 )
 from tests.e2e.rabbitmq_service import rabbitmq_url
 from tests.fakeforge import FakeForge
+from tests.fakeforge.app_keys import AppKey
 from tests.fakeforge.records import ChangeRequestRecord
-from tests.forge_subjects import AppKey
 from workers.config import DEFAULT_BRANCH
 
 pytestmark = pytest.mark.e2e

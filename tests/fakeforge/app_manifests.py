@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
+from tests.fakeforge.app_keys import AppKey
 from tests.fakeforge.records import utc_now
 
 CODE_LIFETIME = timedelta(hours=1)
@@ -100,15 +98,8 @@ class ManifestRegistry:
         slug = slugify(name)
         if not slug or self.by_slug(slug) is not None:
             raise ValueError("Name is already in use")
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        ).decode()
-        public = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        key = AppKey.generate(pkcs1=True)  # GitHub hands out "BEGIN RSA PRIVATE KEY"
+        pem, public = key.private_pem, key.public_pem
         app = CreatedApp(
             id=app_id,
             slug=slug,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from tests.forge_subjects import AppKey
+from tests.fakeforge.app_keys import AppKey
 from workers.app_credentials import (
     AppCredentials,
     CredentialsError,

@@ -13,7 +13,8 @@ import pytest
 from prometheus_client import generate_latest
 
 from tests.fakeforge import FakeForge
-from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO, AppKey
+from tests.fakeforge.app_keys import AppKey
+from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO
 from workers.celery_app import make_celery
 from workers.forge.base import RateLimited, Transient
 from workers.jobs import SCAN_TASK, ScanJob

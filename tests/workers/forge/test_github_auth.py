@@ -8,10 +8,9 @@ from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.fakeforge import FakeForge
+from tests.fakeforge.app_keys import AppKey
 from workers.forge.base import PermissionDenied, RepoRef
 from workers.forge.github import GitHubForge
 from workers.forge.github_auth import (
@@ -38,16 +37,8 @@ class Clock:
 
 @pytest.fixture(scope="module")
 def key_pair() -> tuple[bytes, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, public
+    key = AppKey.generate()
+    return key.private_pem.encode(), key.public_pem
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.forge_subjects import GITLAB_TOKEN, AppKey, Subject
+from tests.fakeforge.app_keys import AppKey
+from tests.forge_subjects import GITLAB_TOKEN, Subject
 from workers.forge import github_auth
 from workers.forge.base import (
     ChangeRequestDraft,
