@@ -21,19 +21,19 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from bot.enqueue import InMemoryEnqueuer  # noqa: E402
-from bot.receiver import Receiver  # noqa: E402
-from bot.verify import github_signature  # noqa: E402
+from bot.webhooks.enqueue import InMemoryEnqueuer  # noqa: E402
+from bot.webhooks.receiver import Receiver  # noqa: E402
+from bot.webhooks.verify import github_signature  # noqa: E402
 from tests.fakeforge import FakeForge  # noqa: E402
 from tests.fakeforge.app_keys import AppKey  # noqa: E402
-from workers import scan  # noqa: E402
 from workers.forge.base import Forge, RepoRef  # noqa: E402
 from workers.forge.github import GitHubForge  # noqa: E402
 from workers.forge.gitlab import GitLabForge  # noqa: E402
 from workers.jobs import ScanJob  # noqa: E402
-from workers.report_cache import ReportCache  # noqa: E402
-from workers.settings import Settings  # noqa: E402
-from workers.state import SCANNED, open_state  # noqa: E402
+from workers.runtime.settings import Settings  # noqa: E402
+from workers.runtime.state import SCANNED, open_state  # noqa: E402
+from workers.scan import run as scan  # noqa: E402
+from workers.scan.report_cache import ReportCache  # noqa: E402
 
 APP_ID, INSTALLATION, TOKEN, SECRET = 77, 7700, "glpat-bench", b"bench-secret"
 REPO = "bench/monorepo"

@@ -90,7 +90,7 @@ def parse_all(corpus: Path) -> int:
 
 
 def run_cli(command: str, tree: Path) -> int:
-    from workers.cli import main
+    from workers.cli.main import main
 
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         return main([command, str(tree)])
@@ -106,7 +106,7 @@ def child_main(phase: str, tree: Path) -> None:
     """Runs in the fresh process: import first, then time only the work."""
     import yaml  # noqa: F401  (imported before timing, like the CLI's modules below)
 
-    import workers.cli  # noqa: F401
+    import workers.cli.main  # noqa: F401
 
     work = phase_work(phase, tree)
     start = time.perf_counter()

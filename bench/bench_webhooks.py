@@ -41,7 +41,7 @@ import httpx
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from bot.verify import github_signature  # noqa: E402
+from bot.webhooks.verify import github_signature  # noqa: E402
 from workers.jobs import ScanJob  # noqa: E402
 
 SECRET = "bench-webhook-secret"
@@ -73,8 +73,8 @@ class BlockingNoOpEnqueuer(NoOpEnqueuer):
 
 def receiver_app() -> object:
     from bot.main import create_app
-    from workers.logs import configure_logging
-    from workers.settings import load_settings
+    from workers.runtime.logs import configure_logging
+    from workers.runtime.settings import load_settings
 
     configure_logging()
     blocking = os.environ.get(BLOCKING_VARIABLE) == "1"

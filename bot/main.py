@@ -15,18 +15,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.body import MAX_BODY_BYTES, BadContentLength, BodyTooLarge, read_capped
-from bot.enqueue import CeleryEnqueuer, Enqueuer
-from bot.events import GITHUB, GITLAB
-from bot.health import readiness
-from bot.pending import NOT_CONFIGURED, PendingGitHub
-from bot.receiver import Outcome, Receiver
-from bot.setup import add_setup_routes
-from bot.status import StatusPage
-from workers.logs import LOGGER_NAME, configure_logging
-from workers.metrics import DeliveryMetrics
-from workers.settings import PREFIX, Settings, SettingsError, load_settings
-from workers.state import State, open_state
+from bot.pages.health import readiness
+from bot.pages.setup import add_setup_routes
+from bot.pages.status import StatusPage
+from bot.webhooks.body import MAX_BODY_BYTES, BadContentLength, BodyTooLarge, read_capped
+from bot.webhooks.enqueue import CeleryEnqueuer, Enqueuer
+from bot.webhooks.events import GITHUB, GITLAB
+from bot.webhooks.pending import NOT_CONFIGURED, PendingGitHub
+from bot.webhooks.receiver import Outcome, Receiver
+from workers.runtime.logs import LOGGER_NAME, configure_logging
+from workers.runtime.metrics import DeliveryMetrics
+from workers.runtime.settings import PREFIX, Settings, SettingsError, load_settings
+from workers.runtime.state import State, open_state
 
 logger = logging.getLogger(LOGGER_NAME)
 

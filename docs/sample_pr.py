@@ -1,6 +1,6 @@
 """docs/sample-pr.md: the pull request the bot opens for examples/demo, produced by the bot.
 
-The bot's own scan (`workers.scan.run`, hence `ensure_fix_pr` and `pr_body`) runs against an
+The bot's own scan (`workers.scan.run.run`, hence `ensure_fix_pr` and `pr_body`) runs against an
 in-memory GitHub repository holding the demo tree, so the title, body, commit and diff shown are
 exactly what a first scan writes. `make demo` shows the same through real processes.
 """
@@ -28,7 +28,7 @@ from workers.forge.base import (
     TreeEntry,
 )
 from workers.jobs import ScanJob
-from workers.scan import run
+from workers.scan.run import run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO_ROOT / "examples" / "demo"
@@ -188,13 +188,14 @@ def sample_pr_page() -> str:
     sample = sample_pull_request()
     return "\n".join(
         [
-            GENERATED_NOTE.format(source="examples/demo through workers.scan.run"),
+            GENERATED_NOTE.format(source="examples/demo through workers.scan.run.run"),
             "",
             "# Sample pull request",
             "",
             "What the bot opens on its first scan of [`examples/demo`](../examples/demo)"
             " (no `.pullpolicy.yml`, so the defaults). The generator runs the bot's own scan"
-            " (`workers.scan.run`: config, file list, core, `ensure_fix_pr`) against an in-memory"
+            " (`workers.scan.run.run`: config, file list, core, `ensure_fix_pr`) against an"
+            " in-memory"
             " GitHub repository holding that tree, so every byte below is what the bot would"
             " write. `make demo` opens the same pull request through a real webhook, queue and"
             " local forge.",

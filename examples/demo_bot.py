@@ -17,7 +17,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from tests.e2e.harness import APP_ID, GITLAB_TOKEN, Bot, github_push, settings_env, wait_for  # noqa: E402
 from tests.fakeforge import FakeForge  # noqa: E402
 from tests.fakeforge.app_keys import AppKey  # noqa: E402
-from workers.config import DEFAULT_BRANCH  # noqa: E402
+from workers.config.model import DEFAULT_BRANCH  # noqa: E402
 
 REPO = "acme/shop"
 INSTALLATION = 1

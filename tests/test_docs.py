@@ -12,17 +12,17 @@ from urllib.parse import unquote
 
 import pytest
 
-from bot.body import MAX_BODY_BYTES
+from bot.webhooks.body import MAX_BODY_BYTES
 from docs import generate
 from docs.reference import setting_descriptions
 from docs.sample_pr import sample_pull_request
 from tests.docs_markdown import Document, github_slug, is_external
-from workers.cli import build_parser
-from workers.config_loading import parse_config
+from workers.cli.main import build_parser
+from workers.config.loading import parse_config
 from workers.core.explain import parse_marker
 from workers.core.tree import MAX_FILE_BYTES
 from workers.core.yamldoc import MAX_DEPTH
-from workers.settings import Settings
+from workers.runtime.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -73,7 +73,7 @@ def test_every_setting_has_a_description() -> None:
     missing = [name for name in Settings.model_fields if not described.get(name)]
     assert not missing, (
         f"settings without a description: {missing}; add a docstring below each field in "
-        "workers/settings.py, then run `make docs`"
+        "workers/runtime/settings.py, then run `make docs`"
     )
 
 

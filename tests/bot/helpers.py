@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bot.verify import github_signature
+from bot.webhooks.verify import github_signature
 
 PAYLOADS = Path(__file__).parent / "payloads"
 GITHUB_SECRET = "gh-webhook-secret-4f1c9a"

@@ -13,13 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from fastapi.testclient import TestClient
 
-from bot.enqueue import InMemoryEnqueuer
 from bot.main import create_app
+from bot.webhooks.enqueue import InMemoryEnqueuer
 from tests.fakeforge import FakeForge
 from tests.fakeforge.app_manifests import CreatedApp
-from workers.app_credentials import setup_token
-from workers.settings import Settings
-from workers.state import SqliteState
+from workers.runtime.app_credentials import setup_token
+from workers.runtime.settings import Settings
+from workers.runtime.state import SqliteState
 
 FORM = re.compile(
     r'<form method="post" action="([^"]+)"><input type="hidden" name="manifest" '

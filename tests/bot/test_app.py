@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from bot import events, receiver
-from bot.body import MAX_BODY_BYTES
-from bot.enqueue import InMemoryEnqueuer
 from bot.main import create_app
+from bot.webhooks import events, receiver
+from bot.webhooks.body import MAX_BODY_BYTES
+from bot.webhooks.enqueue import InMemoryEnqueuer
 from tests.bot.helpers import (
     GITHUB_SECRET,
     GITLAB_SECRET,
@@ -27,11 +27,11 @@ from tests.bot.helpers import (
     gitlab_headers,
     payload,
 )
-from workers.config import DEFAULT_BRANCH
+from workers.config.model import DEFAULT_BRANCH
 from workers.jobs import ScanJob
-from workers.logs import LOGGER_NAME, JsonFormatter
-from workers.settings import Settings, SettingsError
-from workers.state import SCANNED, SqliteState
+from workers.runtime.logs import LOGGER_NAME, JsonFormatter
+from workers.runtime.settings import Settings, SettingsError
+from workers.runtime.state import SCANNED, SqliteState
 
 HELLO = "Codertocat/Hello-World"
 SPACING = 7.5

@@ -9,13 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.enqueue import InMemoryEnqueuer
 from bot.main import create_app
+from bot.webhooks.enqueue import InMemoryEnqueuer
 from tests.bot.helpers import payload
 from tests.bot.test_app import Harness, make_settings
-from workers.config import DEFAULT_BRANCH
-from workers.metrics import SharedMetrics
-from workers.state import SqliteState
+from workers.config.model import DEFAULT_BRANCH
+from workers.runtime.metrics import SharedMetrics
+from workers.runtime.state import SqliteState
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 DELIVERIES = "pullpolicy_webhook_deliveries_total"

@@ -9,8 +9,8 @@ import shlex
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from workers.cli import build_parser
-from workers.settings import PREFIX, Settings
+from workers.cli.main import build_parser
+from workers.runtime.settings import PREFIX, Settings
 
 # The HTTP endpoints the orchestrators probe (`bot.main`): liveness, and readiness.
 LIVENESS_PATH = "/healthz"

@@ -7,12 +7,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from bot.enqueue import InMemoryEnqueuer
 from bot.main import create_app
+from bot.webhooks.enqueue import InMemoryEnqueuer
 from tests.deploy.artefacts import kubernetes_documents
 from tests.deploy.contract import LIVENESS_PATH, READINESS_PATH
-from workers.settings import Settings
-from workers.state import SqliteState
+from workers.runtime.settings import Settings
+from workers.runtime.state import SqliteState
 
 
 def _probe_paths() -> set[str]:

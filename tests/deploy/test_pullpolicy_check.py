@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.deploy.artefacts import DEPLOY, KUBERNETES_DIR
-from workers.cli import main
-from workers.config import Config
+from workers.cli.main import main
+from workers.config.model import Config
 from workers.core.manifest import check_manifest
 
 MANIFESTS = KUBERNETES_DIR / "pullpolicy.yaml"

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from bot.verify import github_signature
+from bot.webhooks.verify import github_signature
 from tests.bot.helpers import payload
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -32,7 +32,7 @@ from tests.e2e.rabbitmq_service import rabbitmq_url
 from tests.fakeforge import FakeForge
 from tests.fakeforge.app_keys import AppKey
 from tests.fakeforge.records import ChangeRequestRecord
-from workers.config import DEFAULT_BRANCH
+from workers.config.model import DEFAULT_BRANCH
 
 pytestmark = pytest.mark.e2e
 

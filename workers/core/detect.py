@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from workers.config import Config, DigestPolicy, NeverPolicy
+from workers.config.model import Config, DigestPolicy, NeverPolicy
 from workers.core.exemptions import annotation_exemption, config_exemption, line_ignored
 from workers.core.findings import Exempted, Finding, fingerprint
 from workers.core.images import defaults_to_always, parse_image

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 
-from workers.config import Exemptions
+from workers.config.model import Exemptions
 from workers.core.images import parse_image
 
 IGNORE_FILE = re.compile(r"(?:^|\s)#\s*pullpolicy:\s*ignore-file\b", re.MULTILINE)

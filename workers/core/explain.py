@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from workers.config import Config
+from workers.config.model import Config
 from workers.core.findings import FileReport, Finding, Source
 
 WANTED = "Always"

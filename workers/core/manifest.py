@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from yaml.nodes import Node
 
-from workers.config import Config
+from workers.config.model import Config
 from workers.core import guard
 from workers.core.detect import Target, detect
 from workers.core.exemptions import file_ignored

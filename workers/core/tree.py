@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from workers.config import Config, Paths
+from workers.config.model import Config, Paths
 from workers.core.findings import FileReport
 from workers.core.helm import ValueRef, check_values, value_refs
 from workers.core.manifest import check_manifest

@@ -11,7 +11,7 @@ from workers.core.yamldoc import entries, get, scalar, sequence_items
 
 Path = tuple[str | int, ...]
 
-# Config switches (workers.config.Rules) that turn container lists on and off.
+# Config switches (workers.config.model.Rules) that turn container lists on and off.
 CONTAINERS = "containers"
 INIT_CONTAINERS = "init_containers"
 EPHEMERAL_CONTAINERS = "ephemeral_containers"

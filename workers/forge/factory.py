@@ -5,7 +5,7 @@ from __future__ import annotations
 from workers.forge.base import Forge
 from workers.forge.github import GitHubForge
 from workers.forge.gitlab import GitLabForge
-from workers.settings import PREFIX, Settings, SettingsError
+from workers.runtime.settings import PREFIX, Settings, SettingsError
 
 
 def open_forge(settings: Settings, forge: str) -> Forge:

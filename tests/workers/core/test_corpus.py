@@ -33,10 +33,10 @@ from tests.corpus import (
     template_dirs,
     unexpected_changes,
 )
-from workers.config import Config
+from workers.config.model import Config
 from workers.core.findings import FileReport
 from workers.core.tree import ScanPlan, plan_scan, scan
-from workers.localfs import LocalTree
+from workers.scan.localfs import LocalTree
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from workers.config import Config, DigestPolicy, NeverPolicy, Rules
+from workers.config.model import Config, DigestPolicy, NeverPolicy, Rules
 from workers.core.findings import Finding
 from workers.core.manifest import check_manifest
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.config import Config, Exemptions
+from workers.config.model import Config, Exemptions
 from workers.core.manifest import check_manifest
 
 

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workers.config import DEFAULT_CONFIG, Config
+from workers.config.model import DEFAULT_CONFIG, Config
 from workers.core import explain, explain_markdown, sarif
 from workers.core.explain import (
     body_digest,

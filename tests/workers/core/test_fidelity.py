@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.config import Config
+from workers.config.model import Config
 from workers.core.manifest import check_manifest
 
 GOLDEN = Path(__file__).parent / "golden" / "fidelity"

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from tests.corpus import unexpected_changes
-from workers.config import Config
+from workers.config.model import Config
 from workers.core.manifest import check_manifest
 
 POLICY_KEY = "imagePullPolicy"

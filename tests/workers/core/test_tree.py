@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from workers.config import Config, Paths, Rules
+from workers.config.model import Config, Paths, Rules
 from workers.core.findings import FileReport, Source
 from workers.core.helm import ValueRef, value_refs
 from workers.core.tree import ReadError, included, plan_scan, scan

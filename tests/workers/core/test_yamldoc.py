@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.config import Config
+from workers.config.model import Config
 from workers.core.manifest import check_manifest
 from workers.core.yamldoc import Unparseable, get, parse, scalar
 

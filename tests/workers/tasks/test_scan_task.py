@@ -1,0 +1,173 @@
+"""The Celery task around a scan: locks, concurrency caps, retry timing, hands-off memory."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client import generate_latest
+
+from tests.fakeforge import FakeForge
+from tests.fakeforge.app_keys import AppKey
+from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO
+from workers.forge.base import RateLimited, Transient
+from workers.jobs import SCAN_TASK, ScanJob
+from workers.runtime.logs import WORKER_LOGGER_NAME, JsonFormatter
+from workers.runtime.metrics import DeliveryMetrics
+from workers.runtime.settings import Settings
+from workers.runtime.state import SCANNED, LockHeld, open_state
+from workers.tasks.celery_app import make_celery
+from workers.tasks.scan_task import Worker, retry_delay
+
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: a:1}]\n"
+)
+
+
+@pytest.fixture
+def settings(fake_forge: FakeForge, app_key: AppKey, tmp_path: Path) -> Settings:
+    fake_forge.register_app(APP_ID, app_key.public_pem)
+    fake_forge.create_repo(REPO, {"pod.yaml": POD})
+    fake_forge.add_installation(INSTALLATION_ID, [REPO])
+    return Settings.model_validate(
+        {
+            "github_api_url": fake_forge.github_api_url,
+            "github_app_id": APP_ID,
+            "github_private_key": app_key.private_pem,
+            "github_seconds_between_requests": 0,
+            "github_seconds_between_writes": 0,
+            "forge_read_retries": 0,
+            "data_dir": tmp_path / "data",
+            "max_scans_per_installation": 1,
+        }
+    )
+
+
+JOB = ScanJob(forge="github", repo=REPO, reason="push", installation_id=INSTALLATION_ID)
+
+
+def test_scan_marks_the_repository_scanned(settings: Settings, fake_forge: FakeForge) -> None:
+    worker = Worker(settings)
+    assert not worker.state.is_marked(SCANNED, JOB.lock_key)
+    outcome = worker.scan(JOB)
+    assert outcome.action == "opened"
+    assert worker.state.is_marked(SCANNED, JOB.lock_key)
+    assert len(fake_forge.change_requests(REPO)) == 1
+
+
+def test_one_scan_per_repository_at_a_time(settings: Settings) -> None:
+    worker = Worker(settings)
+    with worker.state.lock(f"repo:{JOB.lock_key}", 60), pytest.raises(LockHeld):
+        worker.scan(JOB)
+
+
+def test_installation_concurrency_cap(settings: Settings) -> None:
+    worker = Worker(settings)
+    with worker.state.lock(f"installation:{INSTALLATION_ID}:0", 60), pytest.raises(LockHeld):
+        worker.scan(JOB)
+
+
+def test_retry_delays() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    limited = RateLimited("limited", now + timedelta(seconds=90))
+    assert 90 <= retry_delay(limited, 0, now=now) <= 95
+    assert 1 <= retry_delay(RateLimited("past", now - timedelta(hours=1)), 0, now=now) <= 6
+    assert all(0 <= retry_delay(Transient("502"), 3) <= 16 for _ in range(50))
+    assert all(retry_delay(Transient("502"), 30) <= 600 for _ in range(50))
+    busy = retry_delay(LockHeld("busy"), 0, busy_seconds=15)
+    assert 15 <= busy <= 20
+
+
+class RetryRequested(Exception):
+    pass
+
+
+def test_task_retries_when_the_repository_is_busy(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_celery(settings)
+    task = app.tasks[SCAN_TASK]
+    requested: list[float] = []
+
+    def retry(*, exc: Exception, countdown: float) -> RetryRequested:
+        assert isinstance(exc, LockHeld)
+        requested.append(countdown)
+        return RetryRequested()
+
+    # Eager execution would re-run a retry at once; what matters is what the task asks for.
+    monkeypatch.setattr(task, "retry", retry)
+    worker = Worker(settings)
+    with worker.state.lock(f"repo:{JOB.lock_key}", 60), pytest.raises(RetryRequested):
+        task.run(JOB.to_dict())
+    assert len(requested) == 1 and requested[0] >= settings.busy_retry_seconds
+    assert task.run(JOB.to_dict())["action"] == "opened"
+
+
+def _metrics_text(settings: Settings) -> str:
+    state = open_state(settings)
+    try:
+        return generate_latest(DeliveryMetrics(state).registry).decode()
+    finally:
+        state.close()
+
+
+def test_tasks_add_their_metrics_to_the_shared_state(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = make_celery(settings).tasks[SCAN_TASK]
+    due = replace(JOB, due_at=time.time() - 3)  # due three seconds ago
+    assert task.run(due.to_dict())["action"] == "opened"
+    assert task.run(JOB.to_dict())["action"] == "unchanged"
+    gone = ScanJob(forge="github", repo="acme/deleted", reason="push", installation_id=None)
+    task.run(gone.to_dict())
+    monkeypatch.setattr(task, "retry", lambda **_: RetryRequested())
+    with Worker(settings).state.lock(f"repo:{JOB.lock_key}", 60), pytest.raises(RetryRequested):
+        task.run(JOB.to_dict())
+    text = _metrics_text(settings)
+    assert 'pullpolicy_scans_total{forge="github",outcome="opened"} 1.0' in text
+    assert 'pullpolicy_scans_total{forge="github",outcome="unchanged"} 1.0' in text
+    assert 'pullpolicy_scans_total{forge="github",outcome="dropped"} 1.0' in text
+    assert 'pullpolicy_scan_retries_total{forge="github",reason="busy"} 1.0' in text
+    assert 'pullpolicy_pull_requests_total{action="opened",forge="github"} 1.0' in text
+    assert 'pullpolicy_findings_total{forge="github"} 2.0' in text  # one finding, seen twice
+    assert 'pullpolicy_scan_duration_seconds_count{forge="github"} 2.0' in text
+    # Only the job that said when it was due has a queue wait, of at least its 3 seconds.
+    assert 'pullpolicy_scan_queue_wait_seconds_count{forge="github"} 1.0' in text
+    assert 'pullpolicy_scan_queue_wait_seconds_bucket{forge="github",le="1.0"} 0.0' in text
+    assert 'pullpolicy_scan_queue_wait_seconds_bucket{forge="github",le="5.0"} 1.0' in text
+    remaining = (
+        f'pullpolicy_forge_rate_limit_remaining{{forge="github",installation="{INSTALLATION_ID}"}}'
+    )
+    assert remaining in text
+    calls = [
+        line for line in text.splitlines() if line.startswith("pullpolicy_forge_api_calls_total")
+    ]
+    assert len(calls) == 1 and float(calls[0].split()[-1]) > 0
+
+
+def test_a_repository_that_is_gone_is_dropped_not_retried(settings: Settings) -> None:
+    task = make_celery(settings).tasks[SCAN_TASK]
+    gone = ScanJob(forge="github", repo="acme/deleted", reason="push", installation_id=None)
+    result = task.run(gone.to_dict())
+    assert result["action"] == "dropped" and "acme/deleted" in result["reason"]
+
+
+def test_scan_logs_are_structured_and_keyed(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = make_celery(settings).tasks[SCAN_TASK]
+    job = ScanJob(
+        forge="github", repo=REPO, reason="push", installation_id=INSTALLATION_ID, delivery_id="d-7"
+    )
+    with caplog.at_level(logging.INFO, logger=WORKER_LOGGER_NAME):
+        task.run(job.to_dict())
+    (finished,) = [r for r in caplog.records if r.getMessage() == "scan finished"]
+    entry = json.loads(JsonFormatter().format(finished))
+    assert entry["repository"] == REPO and entry["delivery_id"] == "d-7"
+    assert entry["action"] == "opened" and entry["findings"] == 1 and entry["api_calls"] > 0
+    assert "BEGIN" not in json.dumps(entry)  # no key material

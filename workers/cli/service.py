@@ -1,0 +1,75 @@
+"""`pullpolicy serve | worker | scan`: run the bot, or scan one repository once."""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import subprocess
+import sys
+from dataclasses import asdict
+from types import FrameType
+
+from workers.forge.factory import open_forge
+from workers.jobs import ScanJob
+from workers.runtime.logs import WORKER_LOGGER_NAME, configure_logging
+from workers.runtime.settings import load_settings
+from workers.scan import run as scan
+from workers.tasks.celery_app import QUEUE, make_celery
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def run_worker(concurrency: int, loglevel: str) -> int:
+    """A Celery worker consuming scans from the configured (or embedded) broker."""
+    configure_logging(name=WORKER_LOGGER_NAME)
+    app = make_celery(load_settings())
+    argv = ["worker", f"--loglevel={loglevel}", "-Q", QUEUE, f"--concurrency={concurrency}"]
+    app.worker_main(argv)
+    return 0
+
+
+def run_serve(host: str, port: int, *, with_worker: bool | None) -> int:
+    """The webhook receiver; with the embedded queue (no broker URL) also a worker beside it,
+    so one command runs everything."""
+    import uvicorn  # the web server is only needed by this command
+
+    settings = load_settings()  # fail fast on bad settings, before anything starts
+    start_worker = settings.embedded_queue if with_worker is None else with_worker
+    worker = None
+    if start_worker:
+        command = [sys.executable, "-m", "workers.cli", "worker", "--concurrency", "1"]
+        worker = subprocess.Popen(command, preexec_fn=_die_with_parent)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default action
+    # that kills this process before `finally` can stop the worker, which then runs orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        uvicorn.run("bot.main:app_factory", factory=True, host=host, port=port)
+    finally:
+        if worker is not None:
+            worker.terminate()  # Celery's warm shutdown: the running scan finishes first
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()  # unacknowledged, so the broker redelivers its scan
+    return 0
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _die_with_parent() -> None:
+    """In the worker before it starts: on Linux, SIGTERM it when `serve` dies, even by SIGKILL."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_scan_once(forge_name: str, repo: str, *, dry_run: bool) -> int:
+    """Scan one repository now, without a queue: prints the outcome as JSON-ish lines."""
+    settings = load_settings()
+    forge = open_forge(settings, forge_name)
+    job = ScanJob(forge=forge_name, repo=repo, reason="manual")
+    outcome = scan.run(forge, job, dry_run=dry_run)
+    for key, value in asdict(outcome).items():
+        print(f"{key}: {value}")
+    return 1 if outcome.findings else 0

@@ -1,0 +1,154 @@
+"""The `.pullpolicy.yml` model: every key optional, unknown keys rejected.
+
+Also renders what is generated from the model: the JSON Schema (committed as
+`workers/config/pullpolicy.schema.json`) and the commented defaults file for the README.
+Reading a file into this model lives in `workers.config.loading`.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONFIG_FILENAME = ".pullpolicy.yml"
+DEFAULT_BRANCH = "pullpolicy/always-pull-images"
+SCHEMA_ID = "https://pullpolicy.dev/schema/pullpolicy.schema.json"
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_TITLE = "pullpolicy configuration (.pullpolicy.yml)"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Mode(StrEnum):
+    FIX = "fix"
+    CHECK = "check"
+
+
+class NeverPolicy(StrEnum):
+    FIX = "fix"
+    KEEP = "keep"
+
+
+class DigestPolicy(StrEnum):
+    FIX = "fix"
+    EXEMPT = "exempt"
+
+
+class Paths(_Model):
+    include: tuple[str, ...] = ("**/*.yaml", "**/*.yml", "**/*.json")
+    """Glob patterns (relative to the repository root) of files to scan."""
+    exclude: tuple[str, ...] = ()
+    """Glob patterns of files never scanned nor patched."""
+
+
+class Rules(_Model):
+    never: NeverPolicy = NeverPolicy.FIX
+    """`fix`: `Never` becomes `Always` (called out in the PR); `keep`: `Never` is left alone."""
+    digests: DigestPolicy = DigestPolicy.FIX
+    """`fix`: digest-pinned images (`@sha256:...`) need `Always` too; `exempt`: they do not."""
+    explicit: bool = True
+    """Require an explicit `Always` even where Kubernetes defaults to it (`:latest`, untagged)."""
+    containers: bool = True
+    """Check `containers` (and Argo `container`, `script`, `sidecars`, `containerSet`)."""
+    init_containers: bool = True
+    """Check `initContainers`."""
+    ephemeral_containers: bool = True
+    """Check `ephemeralContainers`."""
+    helm_values: bool = True
+    """Fix Helm charts' `values.yaml` keys that feed `imagePullPolicy` in templates."""
+
+
+class Exemptions(_Model):
+    images: tuple[str, ...] = ()
+    """Glob patterns on the image reference, e.g. `registry.local/*` or `busybox:*`."""
+    registries: tuple[str, ...] = ()
+    """Registry hosts whose images are exempt, e.g. `registry.internal:5000`."""
+    containers: tuple[str, ...] = ()
+    """Glob patterns on container names."""
+    namespaces: tuple[str, ...] = ()
+    """Glob patterns on `metadata.namespace`."""
+    kinds: tuple[str, ...] = ()
+    """Workload kinds never checked, e.g. `Job`."""
+
+
+class PullRequest(_Model):
+    branch: str = DEFAULT_BRANCH
+    """The branch the bot owns and force-updates; it never writes any other."""
+    title: str | None = None
+    """PR title; default: a title that counts the containers fixed."""
+    commit_message: str | None = None
+    """Commit message; default: generated from the findings."""
+    labels: tuple[str, ...] = ()
+    """Labels added to the pull request."""
+    reviewers: tuple[str, ...] = ()
+    """Users asked to review the pull request."""
+    assignees: tuple[str, ...] = ()
+    """Users assigned to the pull request."""
+    draft: bool = False
+    """Open the pull request as a draft."""
+
+
+class Config(_Model):
+    """A `.pullpolicy.yml` file: every key is optional; unknown keys are errors."""
+
+    enabled: bool = True
+    """`false` turns the bot off for this repository."""
+    mode: Mode = Mode.FIX
+    """`fix` opens a pull request; `check` only reports findings (check run / status)."""
+    paths: Paths = Field(default_factory=Paths)
+    """Which files are scanned."""
+    rules: Rules = Field(default_factory=Rules)
+    """What counts as a finding."""
+    exempt: Exemptions = Field(default_factory=Exemptions)
+    """Containers never reported nor fixed, whatever the rules say."""
+    pull_request: PullRequest = Field(default_factory=PullRequest)
+    """How the fix pull request (merge request on GitLab) looks."""
+
+
+DEFAULT_CONFIG = Config()
+
+
+def schema_json() -> str:
+    """The JSON Schema of `.pullpolicy.yml`, as committed in
+    `workers/config/pullpolicy.schema.json`."""
+    schema: dict[str, Any] = {
+        "$schema": SCHEMA_DIALECT,
+        "$id": SCHEMA_ID,
+        **Config.model_json_schema(),
+        "title": SCHEMA_TITLE,
+    }
+    # Sorted keys and a final newline: the committed file must be byte-for-byte reproducible.
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render_defaults_yaml() -> str:
+    """A `.pullpolicy.yml` listing every key with its default, each under its description."""
+    lines = [
+        f"# yaml-language-server: $schema={SCHEMA_ID}",
+        f"# {CONFIG_FILENAME}: every key is optional; the values shown are the defaults.",
+    ]
+    _render_model(Config, DEFAULT_CONFIG.model_dump(mode="json"), "", lines)
+    return "\n".join(lines) + "\n"
+
+
+def _render_model(
+    model: type[BaseModel], values: dict[str, Any], indent: str, lines: list[str]
+) -> None:
+    for name, field in model.model_fields.items():
+        if not indent:
+            lines.append("")  # a blank line between top-level sections
+        for text in textwrap.wrap(field.description or "", width=96 - len(indent)):
+            lines.append(f"{indent}# {text}")
+        sub_model = field.annotation
+        if isinstance(sub_model, type) and issubclass(sub_model, BaseModel):
+            lines.append(f"{indent}{name}:")
+            _render_model(sub_model, values[name], indent + "  ", lines)
+        else:
+            # JSON is valid YAML flow style and quotes every string unambiguously.
+            lines.append(f"{indent}{name}: {json.dumps(values[name], ensure_ascii=False)}")

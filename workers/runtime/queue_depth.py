@@ -1,0 +1,81 @@
+"""How many scans wait in the broker, for the status page, read the way kombu stores them.
+
+- Embedded queue (kombu's SQLAlchemy transport on SQLite): visible rows of `kombu_message` in
+  the scan queue (delivered rows stay, invisible, until acknowledged).
+- Redis: the length of the queue's list, plus the lists kombu keeps for priorities 3, 6 and 9.
+- Any other broker: unknown (None).
+
+Scans waiting for a countdown (spaced installation scans, retries) are held by a worker, not
+the broker, so they are not counted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from workers.jobs import SCAN_QUEUE
+from workers.runtime.settings import Settings
+
+EMBEDDED_QUEUE_FILENAME = "queue.sqlite"  # as Settings.effective_broker_url names it
+KOMBU_PRIORITY_SEPARATOR = "\x06\x16"
+KOMBU_PRIORITY_STEPS = (3, 6, 9)  # step 0 is the bare queue name
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    broker: str  # "embedded" | "redis" | "other"
+    waiting: int | None  # None: unknown for this broker, or the broker did not answer
+
+
+def queue_depth(settings: Settings) -> QueueDepth:
+    if settings.embedded_queue:
+        return QueueDepth("embedded", _sqlite_depth(settings.data_dir / EMBEDDED_QUEUE_FILENAME))
+    url = settings.broker_url or ""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return QueueDepth("redis", _redis_depth(url))
+    return QueueDepth("other", None)
+
+
+def _sqlite_depth(path: Path) -> int | None:
+    if not path.exists():
+        return 0  # no scan was ever queued
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+    except sqlite3.Error:
+        return None
+    try:
+        row = connection.execute(
+            "SELECT COUNT(*) FROM kombu_message AS m JOIN kombu_queue AS q ON m.queue_id = q.id "
+            "WHERE q.name = ? AND m.visible = 1",
+            (SCAN_QUEUE,),
+        ).fetchone()
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):
+            return 0  # the worker has not created its tables yet
+        return None
+    finally:
+        connection.close()
+    return int(row[0])
+
+
+def _redis_depth(url: str) -> int | None:
+    import redis
+
+    client = redis.Redis.from_url(
+        url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+    )
+    keys = [SCAN_QUEUE] + [
+        f"{SCAN_QUEUE}{KOMBU_PRIORITY_SEPARATOR}{step}" for step in KOMBU_PRIORITY_STEPS
+    ]
+    try:
+        pipe = client.pipeline()
+        for key in keys:
+            pipe.llen(key)
+        return sum(int(size) for size in pipe.execute())
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()

@@ -1,0 +1,267 @@
+"""One repository scan: config → files → core → PR (or check report). Synchronous, no Celery."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from workers import __version__
+from workers.config.loading import ConfigError, parse_config
+from workers.config.model import CONFIG_FILENAME, Config, Mode
+from workers.core.explain import finding_message
+from workers.core.findings import Exempted, FileReport, Finding
+from workers.core.tree import MAX_FILE_BYTES, ReadError, ScanPlan, plan_scan, scan
+from workers.forge.base import (
+    Annotation,
+    ChangeRequestState,
+    CheckConclusion,
+    CheckReport,
+    FileChange,
+    Forge,
+    RepoRef,
+    TreeEntry,
+)
+from workers.jobs import ScanJob
+from workers.runtime.logs import WORKER_LOGGER_NAME
+from workers.scan import pr
+from workers.scan.pr import (
+    ALL_STATES,
+    Action,
+    Proposal,
+    PrResult,
+    declined_fingerprints,
+    ensure_fix_pr,
+)
+from workers.scan.report_cache import ReportCache, scan_digest
+
+log = logging.getLogger(WORKER_LOGGER_NAME)
+
+CHECK_NAME = "pullpolicy"
+CONFIG_INVALID_TITLE = f"{CONFIG_FILENAME} is invalid"
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    repo: str
+    head_sha: str
+    findings: int
+    action: str  # a pr.Action value, or "disabled" / "invalid-config" / "checked"
+    pr_number: int | None = None
+    api_calls: int = 0
+
+
+def run(
+    forge: Forge,
+    job: ScanJob,
+    *,
+    hands_off_noted: Callable[[int], bool] = lambda number: False,
+    dry_run: bool = False,
+    cache: ReportCache | None = None,
+) -> ScanOutcome:
+    """Scan the repository's default branch head and bring its fix PR up to date.
+
+    The newest head is always scanned (not the job's), so a burst of pushes collapses into
+    one correct result. `hands_off_noted(pr_number)` says we already commented about a human
+    commit on that PR. `dry_run` reads everything and writes nothing. With a `cache`,
+    manifests whose blob was scanned before (same path, config and declined set) are not
+    fetched again.
+    """
+    repo = RepoRef(job.forge, job.repo, job.installation_id)
+    start_calls = forge.api_calls
+    branch, head = forge.default_branch(repo)
+    entries = {entry.path: entry for entry in forge.list_files(repo, head)}
+    config_or_error = _read_config(forge, repo, head, entries)
+    if isinstance(config_or_error, ConfigError):
+        if not dry_run:
+            forge.report(repo, _config_report(head, config_or_error))
+        return _outcome(job, head, forge, start_calls, 0, "invalid-config")
+    config = config_or_error
+    if not config.enabled:
+        return _outcome(job, head, forge, start_calls, 0, "disabled")
+
+    requests = forge.find_change_requests(repo, config.pull_request.branch, ALL_STATES)
+    declined = declined_fingerprints(requests)
+    plan = plan_scan((p for p, e in entries.items() if not e.is_symlink), config)
+    reader = _reader(forge, repo, head, entries)
+    fix = config.mode == Mode.FIX
+    reports = _scan_cached(plan, reader, entries, config, fix, declined, cache)
+    skipped = tuple((r.path, r.skipped) for r in reports if r.skipped is not None)
+    skipped += tuple((p, "symbolic link: not followed") for p, e in entries.items() if e.is_symlink)
+    findings = [finding for report in reports for finding in report.findings]
+    if not fix:
+        if not dry_run:
+            forge.report(repo, _findings_report(head, reports))
+        return _outcome(job, head, forge, start_calls, len(findings), "checked")
+
+    proposal = _proposal(head, branch, reports, skipped)
+    if dry_run:
+        changed = ", ".join(change.path for change in proposal.changes) or "nothing"
+        return _outcome(
+            job, head, forge, start_calls, len(findings), f"dry-run: would change {changed}"
+        )
+    result: PrResult = ensure_fix_pr(
+        forge,
+        repo,
+        proposal,
+        config,
+        version=__version__,
+        requests=requests,
+        hands_off_noted=any(
+            hands_off_noted(r.number) for r in requests if r.state == ChangeRequestState.OPEN
+        ),
+    )
+    log.info(
+        "scan done",
+        extra={
+            "repository": job.repo,
+            "head_sha": head,
+            "findings": len(findings),
+            "action": result.action.value,
+        },
+    )
+    return _outcome(
+        job, head, forge, start_calls, len(findings), result.action.value, result.number
+    )
+
+
+def _scan_cached(
+    plan: ScanPlan,
+    reader: Callable[[str], bytes],
+    entries: dict[str, TreeEntry],
+    config: Config,
+    fix: bool,
+    declined: frozenset[str],
+    cache: ReportCache | None,
+) -> list[FileReport]:
+    if cache is None:
+        return list(scan(plan, reader, config, fix=fix, declined=declined))
+    digest = scan_digest(config, declined, fix=fix)
+    known = {path: cache.get((digest, path, entries[path].sha)) for path in plan.manifests}
+    todo = ScanPlan(tuple(path for path, hit in known.items() if hit is None), plan.charts)
+    fresh = {r.path: r for r in scan(todo, reader, config, fix=fix, declined=declined)}
+    for path in todo.manifests:
+        cache.put((digest, path, entries[path].sha), fresh[path])
+    manifests = [known[path] or fresh[path] for path in plan.manifests]
+    charts = [report for path, report in fresh.items() if path not in known]
+    return [report for report in manifests if report is not None] + charts
+
+
+def _read_config(
+    forge: Forge, repo: RepoRef, sha: str, entries: dict[str, TreeEntry]
+) -> Config | ConfigError:
+    entry = entries.get(CONFIG_FILENAME)
+    if entry is None or entry.is_symlink:
+        return Config()
+    try:
+        return parse_config(forge.read_file(repo, CONFIG_FILENAME, sha), source=CONFIG_FILENAME)
+    except ConfigError as error:
+        return error
+
+
+def _reader(
+    forge: Forge, repo: RepoRef, sha: str, entries: dict[str, TreeEntry]
+) -> Callable[[str], bytes]:
+    def read(path: str) -> bytes:
+        entry = entries[path]
+        if entry.size is not None and entry.size > MAX_FILE_BYTES:
+            raise ReadError.too_large(MAX_FILE_BYTES)
+        data = forge.read_file(repo, path, sha)
+        if len(data) > MAX_FILE_BYTES:
+            raise ReadError.too_large(MAX_FILE_BYTES)
+        return data
+
+    return read
+
+
+def _proposal(
+    head: str, branch: str, reports: Sequence[FileReport], skipped: tuple[tuple[str, str], ...]
+) -> Proposal:
+    """Whole files, in path order, up to MAX_FIXES_PER_PR fixes: the same files at every scan,
+    so an open PR stays stable; the rest are counted and come after it is merged."""
+    fixed: list[Finding] = []
+    changes: list[FileChange] = []
+    exempted: list[Exempted] = []
+    held_back = 0
+    too_big: list[str] = []
+    for report in sorted(reports, key=lambda report: report.path):
+        exempted.extend(report.exempted)
+        if report.fixed is None:
+            continue
+        unfixable = {finding.fingerprint for finding, _ in report.unfixable}
+        fixes = [f for f in report.findings if f.fingerprint not in unfixable]
+        if len(fixes) > pr.MAX_FIXES_PER_PR:
+            reason = f"{len(fixes)} containers to fix: more than one pull request can carry"
+            skipped += ((report.path, reason),)
+            too_big.append(report.path)
+        elif held_back or len(fixed) + len(fixes) > pr.MAX_FIXES_PER_PR:
+            held_back += len(fixes)
+        else:
+            fixed.extend(fixes)
+            changes.append(FileChange(report.path, report.fixed))
+    return Proposal(
+        base_sha=head,
+        target_branch=branch,
+        findings=tuple(fixed),
+        changes=tuple(changes),
+        exempted=tuple(exempted),
+        skipped=skipped,
+        held_back=held_back,
+        too_big=tuple(too_big),
+    )
+
+
+def _config_report(head: str, error: ConfigError) -> CheckReport:
+    annotations = [
+        Annotation(
+            path=CONFIG_FILENAME,
+            line=issue.line or 1,
+            message=f"{issue.path}: {issue.message}" if issue.path else issue.message,
+            level="failure",
+        )
+        for issue in error.issues
+    ]
+    first = error.issues[0] if error.issues else None
+    where = f" (line {first.line})" if first and first.line else ""
+    detail = f": {first.path}: {first.message}{where}" if first else ""
+    return CheckReport(
+        name=CHECK_NAME,
+        sha=head,
+        conclusion=CheckConclusion.FAILURE,
+        # GitLab statuses show only this line: the first error goes in it.
+        title=f"{CONFIG_INVALID_TITLE}{detail}",
+        summary=str(error),
+        annotations=annotations,
+    )
+
+
+def _findings_report(head: str, reports: Sequence[FileReport]) -> CheckReport:
+    findings = [finding for report in reports for finding in report.findings]
+    annotations = [
+        Annotation(path=f.path, line=f.line, message=finding_message(f), level="warning")
+        for f in findings
+    ]
+    count = len(findings)
+    return CheckReport(
+        name=CHECK_NAME,
+        sha=head,
+        conclusion=CheckConclusion.NEUTRAL if count else CheckConclusion.SUCCESS,
+        title=f"{count} container(s) without imagePullPolicy: Always" if count else "All clear",
+        summary="Mode `check`: pullpolicy reports and opens no pull request.",
+        annotations=annotations,
+    )
+
+
+def _outcome(
+    job: ScanJob,
+    head: str,
+    forge: Forge,
+    start_calls: int,
+    findings: int,
+    action: str,
+    number: int | None = None,
+) -> ScanOutcome:
+    return ScanOutcome(job.repo, head, findings, action, number, forge.api_calls - start_calls)
+
+
+__all__ = ["Action", "ScanOutcome", "run"]

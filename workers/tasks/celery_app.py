@@ -1,0 +1,40 @@
+"""make_celery(settings): the Celery app, built on demand (nothing happens at import time)."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from workers.jobs import SCAN_QUEUE
+from workers.runtime.settings import Settings
+from workers.tasks.scan_task import register_tasks
+
+QUEUE = SCAN_QUEUE
+
+
+def make_celery(settings: Settings) -> Celery:
+    if settings.embedded_queue:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = Celery("pullpolicy", broker=settings.effective_broker_url, set_as_current=False)
+    app.conf.update(
+        # A scan is acknowledged only when it finished: a worker killed mid-scan leaves the
+        # message to be redelivered, and the PR logic is idempotent, so a rerun is harmless.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue=QUEUE,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    if not settings.embedded_queue:
+        # Redis/SQS redeliver an unacknowledged scan after this long (a dead worker's task).
+        # (The embedded SQLAlchemy transport would pass it to create_engine and fail.)
+        # Sweep for such tasks every few seconds (kombu's default sweep runs every ~100 s).
+        app.conf.broker_transport_options = {
+            "visibility_timeout": settings.scan_lock_seconds,
+            "unacked_restore_interval": max(1, min(10, settings.scan_lock_seconds // 5)),
+            "unacked_restore_throttle": 1,
+        }
+    register_tasks(app, settings)
+    return app

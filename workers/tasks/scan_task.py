@@ -1,0 +1,185 @@
+"""Thin Celery tasks: decode the job, take the repository's lock, run the scan, retry wisely."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Celery, Task
+
+from workers.forge.base import Forge, NotFound, PermissionDenied, RateLimited, Transient
+from workers.forge.factory import open_forge
+from workers.jobs import SCAN_TASK, ScanJob
+from workers.runtime.activity import ScanRecorder
+from workers.runtime.logs import WORKER_LOGGER_NAME
+from workers.runtime.metrics import SharedMetrics
+from workers.runtime.settings import Settings, with_stored_github_app
+from workers.runtime.state import SCANNED, LockHeld, State, open_state
+from workers.scan import run as scan
+from workers.scan.pr import Action
+from workers.scan.report_cache import ReportCache
+
+log = logging.getLogger(WORKER_LOGGER_NAME)
+
+MAX_RETRIES = 10
+HANDS_OFF = "hands-off-commented"
+
+
+class Worker:
+    """What a worker process keeps between tasks: settings, state and forge adapters."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._state: State | None = None
+        self._forges: dict[str, Forge] = {}
+        self.reports = ReportCache()
+
+    @property
+    def state(self) -> State:
+        if self._state is None:
+            self._state = open_state(self.settings)
+        return self._state
+
+    @property
+    def metrics(self) -> SharedMetrics:
+        return SharedMetrics(self.state)
+
+    def api_calls(self, forge: str) -> int:
+        """Requests made so far through the `forge` adapter (0 before its first use)."""
+        return self._forges[forge].api_calls if forge in self._forges else 0
+
+    def forge(self, name: str) -> Forge:
+        if name not in self._forges:  # adapters cache installation tokens: keep them
+            # The GitHub App that /setup stores while this worker runs is read here, so the
+            # worker needs no restart (until an adapter is built, each GitHub scan looks).
+            self._forges[name] = open_forge(with_stored_github_app(self.settings), name)
+        return self._forges[name]
+
+    def scan(self, job: ScanJob) -> scan.ScanOutcome:
+        """Raises LockHeld when another worker scans this repository or the installation is
+        at its concurrency cap."""
+        with ExitStack() as held:
+            held.enter_context(
+                self.state.lock(f"repo:{job.lock_key}", self.settings.scan_lock_seconds)
+            )
+            if job.installation_id is not None:
+                self._take_installation_slot(held, job.installation_id)
+            outcome = scan.run(
+                self.forge(job.forge),
+                job,
+                hands_off_noted=lambda n: self.state.is_marked(HANDS_OFF, f"{job.lock_key}#{n}"),
+                cache=self.reports,
+            )
+            if outcome.action == Action.HANDS_OFF.value and outcome.pr_number is not None:
+                self.state.mark(HANDS_OFF, f"{job.lock_key}#{outcome.pr_number}")
+            self.state.mark(SCANNED, job.lock_key)
+            return outcome
+
+    def _take_installation_slot(self, held: ExitStack, installation: int) -> None:
+        """One of N per-installation slots: GitHub rate-limits per installation."""
+        for slot in range(self.settings.max_scans_per_installation):
+            key = f"installation:{installation}:{slot}"
+            try:
+                held.enter_context(self.state.lock(key, self.settings.scan_lock_seconds))
+            except LockHeld:
+                continue
+            return
+        raise LockHeld(f"installation {installation} is at its concurrency cap")
+
+
+def retry_delay(
+    error: Exception, retries: int, *, busy_seconds: float = 15.0, now: datetime | None = None
+) -> float:
+    """Seconds to wait before retrying: the forge's reset time for rate limits, a fixed wait
+    (plus jitter) when the repository is busy, otherwise exponential backoff with full jitter
+    (capped at ten minutes)."""
+    if isinstance(error, RateLimited):
+        now = now or datetime.now(UTC)
+        return max(1.0, (error.retry_at - now).total_seconds()) + random.uniform(0, 5)  # noqa: S311
+    if isinstance(error, LockHeld):
+        return busy_seconds + random.uniform(0, busy_seconds / 3)  # noqa: S311
+    return random.uniform(0, min(600.0, 2.0 * 2**retries))  # noqa: S311
+
+
+def register_tasks(app: Celery, settings: Settings) -> None:
+    worker = Worker(settings)
+    record = ScanRecorder(settings)  # the status page's "latest scans"
+
+    @app.task(name=SCAN_TASK, bind=True, max_retries=MAX_RETRIES, acks_late=True, shared=False)  # type: ignore[untyped-decorator]
+    def scan_repository(task: Task, payload: dict[str, Any]) -> dict[str, Any]:
+        job = ScanJob.from_dict(payload)
+        context = {
+            "forge": job.forge,
+            "repository": job.repo,
+            "delivery_id": job.delivery_id,
+            "installation_id": job.installation_id,
+            "task_id": task.request.id,
+        }
+        started = time.monotonic()
+        # Queue wait: only for a first attempt, so retry countdowns do not count as waiting.
+        waited = time.time() - job.due_at if job.due_at and not task.request.retries else None
+        calls_before = worker.api_calls(job.forge)
+        try:
+            outcome = worker.scan(job)
+        except (NotFound, PermissionDenied) as error:
+            # The repository is gone or the installation lost access: retrying cannot help.
+            log.warning("scan dropped", extra={**context, "reason": str(error)})
+            calls = worker.api_calls(job.forge) - calls_before
+            _observe(lambda: worker.metrics.scan_ended_early(job.forge, "dropped", api_calls=calls))
+            return {"repo": job.repo, "action": "dropped", "reason": str(error)}
+        except (RateLimited, Transient, LockHeld) as error:
+            calls = worker.api_calls(job.forge) - calls_before
+            # The last allowed attempt ends the scan: a failed scan, not one more retry.
+            ended = "failed" if task.request.retries >= MAX_RETRIES else retry_reason(error)
+            _observe(lambda: worker.metrics.scan_ended_early(job.forge, ended, api_calls=calls))
+            delay = retry_delay(
+                error, task.request.retries, busy_seconds=settings.busy_retry_seconds
+            )
+            log.warning(
+                "scan deferred",
+                extra={**context, "reason": str(error), "retry_in": round(delay, 1)},
+            )
+            raise task.retry(exc=error, countdown=delay) from None
+        result = asdict(outcome)
+        log.info(
+            "scan finished", extra={**context, **{k: v for k, v in result.items() if k != "repo"}}
+        )
+        record(job, result)
+        duration = time.monotonic() - started
+        _observe(
+            lambda: worker.metrics.scan_finished(
+                job.forge,
+                outcome.action,
+                findings=outcome.findings,
+                api_calls=outcome.api_calls,
+                duration=duration,
+                queue_wait=None if waited is None else max(0.0, waited),
+            )
+        )
+        _observe(
+            lambda: worker.metrics.rate_limits(job.forge, worker.forge(job.forge).rate_limits())
+        )
+        return result
+
+
+def retry_reason(error: Exception) -> str:
+    """The `reason` label of the retries metric."""
+    if isinstance(error, RateLimited):
+        return "rate-limited"
+    if isinstance(error, LockHeld):
+        return "busy"
+    return "transient"
+
+
+def _observe(record: Callable[[], None]) -> None:
+    """Metrics are never worth a failed scan: a state hiccup here is logged and forgotten."""
+    try:
+        record()
+    except Exception as error:  # the text may hold a URL with credentials: its type only
+        log.warning("could not record metrics", extra={"error": type(error).__name__})
