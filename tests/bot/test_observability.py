@@ -11,10 +11,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.main import create_app
 from bot.webhooks.enqueue import InMemoryEnqueuer
-from tests.bot.helpers import payload
+from bot.webhooks import events
+from tests.bot.helpers import GITLAB_EVENTS, github_event, payload, vendored
 from tests.bot.test_app import Harness, make_settings
 from workers.config.model import DEFAULT_BRANCH
-from workers.runtime.metrics import SharedMetrics
+from workers.runtime.metrics import DELIVERY_EVENTS, SharedMetrics
 from workers.runtime.state import SqliteState
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -63,6 +64,39 @@ def test_deliveries_are_counted_by_event_and_outcome(harness: Harness) -> None:
     # Unverified deliveries share one series: a caller without the secret cannot add any.
     assert samples[delivery("", "unauthorized")] == 3
     assert not any("junk" in str(labels) for _, labels in samples)
+
+
+def test_signed_deliveries_with_made_up_event_names_add_no_series(harness: Harness) -> None:
+    # The event header is not signed: one genuine body replayed with any header values.
+    push = payload("github", "push.4")
+    for index in range(50):
+        answer = harness.github(f"made-up-{index}", push, delivery=f"replay-{index}")
+        assert answer.status_code == 200  # verified, and ignored as an unhandled event
+    merge = payload("gitlab", "merge_request")
+    assert harness.gitlab("Made Up Hook", merge).status_code == 200
+    samples = scrape(harness)
+    assert samples[delivery("other", "ignored")] == 50
+    assert samples[delivery("other", "ignored", forge="gitlab")] == 1
+    assert not any("made" in str(labels).lower() for _, labels in samples)
+
+
+def test_every_event_the_receiver_handles_keeps_its_own_series() -> None:
+    def handled(forge: str, event: str, data: dict[str, object]) -> bool:
+        headers = {"X-GitHub-Event": event, "X-Gitlab-Event": event}
+        try:
+            decision = events.interpret(forge, headers, data, scanned_before=lambda _: False)
+        except events.MalformedPayload:
+            return True
+        return not (
+            isinstance(decision, events.Ignored)
+            and decision.reason.startswith(events.UNHANDLED_EVENT)
+        )
+
+    github = {github_event(name) for name in vendored("github")}
+    gitlab = set(GITLAB_EVENTS.values())
+    assert {e for e in github if handled("github", e, {})} <= DELIVERY_EVENTS["github"]
+    assert {e for e in gitlab if handled("gitlab", e, {})} <= DELIVERY_EVENTS["gitlab"]
+    assert "ping" in DELIVERY_EVENTS["github"] and "push" in DELIVERY_EVENTS["github"]
 
 
 def test_a_person_closing_the_fix_pr_counts_as_declined_once(harness: Harness) -> None:

@@ -229,8 +229,24 @@ def _render(family: Family, series: Mapping[tuple[str, ...], Mapping[str, float]
     return rendered
 
 
+OTHER = "other"  # the label of every value outside a known set
+# The event names the deliveries metric counts by name (those the receiver handles), per forge.
+# The event header is not covered by the signature: a replayed signed body with made-up names
+# must not mint new series, so any other name is counted as "other".
+DELIVERY_EVENTS: Mapping[str, frozenset[str]] = {
+    "github": frozenset(
+        {"ping", "push", "installation", "installation_repositories", "pull_request"}
+    ),
+    "gitlab": frozenset({"Push Hook", "Tag Push Hook", "Merge Request Hook"}),
+}
+
+
 class DeliveryMetrics:
-    """The web process's own numbers, and the registry `/metrics` renders."""
+    """The web process's own numbers, and the registry `/metrics` renders.
+
+    Label values that come from a request are bounded here, whoever the caller: a forge or an
+    event outside DELIVERY_EVENTS is counted as "other", so no header value can add a series.
+    """
 
     def __init__(self, state: State) -> None:
         self.registry = CollectorRegistry()
@@ -245,4 +261,10 @@ class DeliveryMetrics:
         self.registry.register(SharedMetricsCollector(state))
 
     def delivery(self, forge: str, event: str | None, outcome: str) -> None:
+        """Count one answered delivery; `event` None for one whose header is not trusted."""
+        known = DELIVERY_EVENTS.get(forge)
+        if known is None:
+            forge, event = OTHER, None if event is None else OTHER
+        elif event is not None and event not in known:
+            event = OTHER
         self._deliveries.labels(forge, event or "", outcome).inc()
