@@ -18,7 +18,15 @@ from starlette.responses import JSONResponse, Response
 from bot.pages.health import readiness
 from bot.pages.setup import add_setup_routes
 from bot.pages.status import StatusPage
-from bot.webhooks.body import MAX_BODY_BYTES, BadContentLength, BodyTooLarge, read_capped
+from bot.webhooks.body import (
+    BODY_TIMEOUT_SECONDS,
+    MAX_BODY_BYTES,
+    BadContentLength,
+    BodyIncomplete,
+    BodyTimedOut,
+    BodyTooLarge,
+    read_capped,
+)
 from bot.webhooks.enqueue import CeleryEnqueuer, Enqueuer
 from bot.webhooks.events import GITHUB, GITLAB
 from bot.webhooks.pending import NOT_CONFIGURED, PendingGitHub
@@ -50,6 +58,7 @@ def create_app(
     enqueuer: Enqueuer | None = None,
     state: State | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
 ) -> FastAPI:
     """The receiver, /setup and /status. Raises SettingsError when a served forge has no
     webhook secret; with no forge configured it starts in setup mode (webhooks answer 503)."""
@@ -89,9 +98,11 @@ def create_app(
     def webhook(
         forge: str, current: Callable[[], Receiver | None]
     ) -> Callable[[Request], Awaitable[Response]]:
-        def refuse(status: int, detail: str, outcome: str) -> Response:
+        def refuse(status: int, detail: str, outcome: str, *, log: bool = False) -> Response:
             # Not verified: its event header is anyone's text, so it names no metric series.
             metrics.delivery(forge, None, outcome)
+            if log:  # one line, never the traceback of a client that went away
+                logger.warning("webhook %s", detail, extra={"forge": forge, "status": outcome})
             return JsonBytesResponse({"detail": detail}, status_code=status)
 
         async def receive(request: Request) -> Response:
@@ -99,11 +110,15 @@ def create_app(
             if receiver is None:  # never accept a delivery that cannot be verified
                 return refuse(503, NOT_CONFIGURED, "not-configured")
             try:
-                body = await read_capped(request, max_body_bytes)
+                body = await read_capped(request, max_body_bytes, body_timeout)
             except BodyTooLarge:
                 return refuse(413, "payload too large", "too-large")
             except BadContentLength:
                 return refuse(400, "invalid Content-Length", "malformed")
+            except BodyIncomplete:  # nobody is left to read the answer
+                return refuse(400, "body incomplete: the sender went away", "incomplete", log=True)
+            except BodyTimedOut:
+                return refuse(408, "body not received in time", "timed-out", log=True)
             # Deciding is CPU work plus short, timeout-bounded state calls: for a usual payload
             # it stays on the event loop, where it costs less than a hop to a thread (measured
             # in bench/bench_webhooks.py). A large payload (hashing and parsing take

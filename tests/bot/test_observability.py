@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.main import create_app
-from bot.webhooks.enqueue import InMemoryEnqueuer
 from bot.webhooks import events
+from bot.webhooks.enqueue import InMemoryEnqueuer
 from tests.bot.helpers import GITLAB_EVENTS, github_event, payload, vendored
 from tests.bot.test_app import Harness, make_settings
 from workers.config.model import DEFAULT_BRANCH

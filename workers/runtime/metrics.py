@@ -253,7 +253,8 @@ class DeliveryMetrics:
         self._deliveries = Counter(
             "pullpolicy_webhook_deliveries",
             "Webhook deliveries answered, by forge, event and outcome (queued, ignored, "
-            "duplicate, unauthorized, malformed, too-large, unavailable, not-configured).",
+            "duplicate, unauthorized, malformed, too-large, incomplete, timed-out, unavailable, "
+            "not-configured).",
             ["forge", "event", "outcome"],
             registry=self.registry,
         )
