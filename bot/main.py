@@ -31,6 +31,7 @@ from bot.webhooks.enqueue import CeleryEnqueuer, Enqueuer
 from bot.webhooks.events import GITHUB, GITLAB
 from bot.webhooks.pending import NOT_CONFIGURED, PendingGitHub
 from bot.webhooks.receiver import Outcome, Receiver
+from workers.runtime.app_credentials import ensure_private_dir
 from workers.runtime.logs import LOGGER_NAME, configure_logging
 from workers.runtime.metrics import DeliveryMetrics
 from workers.runtime.settings import PREFIX, Settings, SettingsError, load_settings
@@ -62,6 +63,8 @@ def create_app(
 ) -> FastAPI:
     """The receiver, /setup and /status. Raises SettingsError when a served forge has no
     webhook secret; with no forge configured it starts in setup mode (webhooks answer 503)."""
+    # Before anything puts a file there: the data dir may come to hold the App's private key.
+    ensure_private_dir(settings.data_dir)
     secrets = _webhook_secrets(settings)
     owned_state = state is None
     shared_state = open_state(settings) if state is None else state

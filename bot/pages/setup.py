@@ -1,10 +1,13 @@
-"""GET /setup and GET /setup/callback: register the GitHub App through GitHub's manifest flow.
+"""/setup and GET /setup/callback: register the GitHub App through GitHub's manifest flow.
 
-/setup posts app.yml (with this server's URLs) to GitHub as `manifest`, with a random `state`
-that is also set as a cookie and kept as a claim for an hour (GitHub wants the whole flow done
-within one). The callback accepts the state once, only from the browser holding the cookie,
-exchanges GitHub's code for the App's credentials and stores them 0600 in the data dir. It never
-replaces a configuration: that takes an operator (see `reset_hint`).
+GET /setup asks for the setup token from the data dir; the token comes back only in a POST body
+(or the X-Setup-Token header of a POST), never in a URL, where access logs, browser history and
+proxies would keep it. With the right token, POST /setup answers a form that posts app.yml (with
+this server's URLs) to GitHub as `manifest`, with a random `state` that is also set as a cookie
+and kept as a claim for an hour (GitHub wants the whole flow done within one). The callback
+accepts the state once, only from the browser holding the cookie, exchanges GitHub's code for
+the App's credentials and stores them 0600 in the data dir. It never replaces a configuration:
+that takes an operator (see `reset_hint`). No page shows the server's paths.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +28,7 @@ from starlette.responses import HTMLResponse, Response
 from bot.pages.app_manifest import manifest_for
 from bot.pages.html import escape, link, origin, page
 from bot.pages.manifest_conversion import ConversionError, convert, is_valid_code
+from bot.webhooks.body import read_capped
 from workers.runtime.app_credentials import (
     SETUP_TOKEN_FILENAME,
     AppCredentials,
@@ -44,6 +48,9 @@ STATE_NAMESPACE = "setup-state"
 STATE_TTL_SECONDS = 3600
 STATE_COOKIE = "pullpolicy_setup_state"
 ORGANIZATION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
+TOKEN_HEADER = "x-setup-token"  # noqa: S105 (a header name, not a password)
+FORM_MAX_BYTES = 4096  # the start form: a token and an organization name
+FORM_TIMEOUT_SECONDS = 10.0
 
 Exchange = Callable[[str, str], AppCredentials]  # (GitHub API URL, code) -> credentials
 
@@ -54,7 +61,9 @@ def add_setup_routes(
     app: FastAPI, settings: Settings, state: State, *, exchange: Exchange = convert
 ) -> None:
     setup = GitHubSetup(settings, state, exchange)
-    app.router.add_route("/setup", setup.start, methods=["GET"])
+    setup.prepare()
+    app.router.add_route("/setup", setup.ask, methods=["GET"])
+    app.router.add_route("/setup", setup.start, methods=["POST"])
     app.router.add_route("/setup/callback", setup.callback, methods=["GET"])
 
 
@@ -69,19 +78,42 @@ class GitHubSetup:
         self._state = state
         self._exchange = exchange
 
-    # --- GET /setup --------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """At startup, while setup is open: the token file exists from the first moment, so
+        the operator can read it before anyone opens /setup."""
+        if self._closed() is not None:
+            return
+        setup_token(self._settings.data_dir)
+        path = self._settings.data_dir / SETUP_TOKEN_FILENAME
+        logger.info("/setup asks for the setup token in %s", path)  # for the operator only
+
+    # --- GET /setup: ask for the token --------------------------------------------------------
+
+    async def ask(self, request: Request) -> Response:
+        # A token in the query string is never looked at: it is in a URL, and so in logs.
+        closed = self._closed()
+        if closed is not None:
+            return closed
+        await run_in_threadpool(setup_token, self._settings.data_dir)
+        return self._token_page(wrong=False)
+
+    # --- POST /setup: the token, then the form that posts the manifest to GitHub ---------------
 
     async def start(self, request: Request) -> Response:
         closed = self._closed()
         if closed is not None:
             return closed
+        try:
+            form = await _form(request)
+        except (ValueError, UnicodeDecodeError):
+            return _problem(400, "This is not the setup form", '<a href="/setup">Start again</a>.')
         # Whoever finishes setup owns this server's App: only someone who can read the server's
         # data dir may start it.
         expected = await run_in_threadpool(setup_token, self._settings.data_dir)
-        given = request.query_params.get("token", "")
+        given = request.headers.get(TOKEN_HEADER) or form.get("token", "")
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            return self._token_page(bool(given))
-        organization = request.query_params.get("organization", "").strip()
+            return self._token_page(wrong=bool(given))
+        organization = form.get("organization", "").strip()
         if organization and not ORGANIZATION.fullmatch(organization):
             return _problem(400, "Not an organization name", escape(organization))
         server = public_url(self._settings, request)
@@ -99,16 +131,16 @@ class GitHubSetup:
         )
         return response
 
-    def _token_page(self, wrong: bool) -> HTMLResponse:
-        path = self._settings.data_dir / SETUP_TOKEN_FILENAME
+    def _token_page(self, *, wrong: bool) -> HTMLResponse:
+        # Anyone can see this page: it names the file, never the server's absolute paths.
         body = (
             ("<p><b>That is not the setup token.</b></p>" if wrong else "")
             + "<p>Setting up registers the GitHub App this server will act as. To show that you "
-            f"run this server, paste the setup token from <code>{escape(str(path))}</code> on "
-            "the server (for example <code>cat "
-            f"{escape(str(path))}</code>).</p>"
-            '<form method="get" action="/setup"><p><label>Setup token: '
-            '<input name="token" autocomplete="off" required></label> '
+            f"run this server, paste the setup token from the file <code>{SETUP_TOKEN_FILENAME}"
+            f"</code> in its data directory (<code>{PREFIX}DATA_DIR</code>; the server's log "
+            "names it).</p>"
+            '<form method="post" action="/setup"><p><label>Setup token: '
+            '<input name="token" type="password" autocomplete="off" required></label> '
             '<button type="submit" id="use-token">Continue</button></p></form>'
         )
         return page("Set up pullpolicy on GitHub", body, status_code=403)
@@ -138,7 +170,7 @@ class GitHubSetup:
             f'<form method="post" action="{escape(action)}">'
             f'<input type="hidden" name="manifest" value="{escape(json.dumps(manifest))}">'
             '<p><button type="submit" id="create-app">Create GitHub App</button></p></form>'
-            '<form method="get" action="/setup">'
+            '<form method="post" action="/setup">'
             f'<input type="hidden" name="token" value="{escape(setup)}">'
             "<p><label>Register it under an organization "
             f'instead: <input name="organization" value="{escape(organization)}" '
@@ -197,7 +229,10 @@ class GitHubSetup:
         try:
             stored = load_credentials(self._settings.data_dir)
         except CredentialsError as error:
-            return _problem(500, "The stored GitHub App cannot be read", escape(error))
+            logger.error("%s", error)  # names the file and what is wrong: for the operator
+            return _problem(
+                500, "The stored GitHub App cannot be read", "The server's log says why."
+            )
         if stored is not None:
             return self._already_configured(status_code, stored)
         if self._settings.github_app_configured:
@@ -220,7 +255,7 @@ class GitHubSetup:
         apps = link(f"{self._settings.effective_github_web_url}/settings/apps", "GitHub")
         body = (
             f"<p>pullpolicy is already set up with {app}. Setup never replaces a configuration: "
-            f"{escape(reset_hint(self._settings.data_dir))}.</p>"
+            f"{escape(reset_hint())}.</p>"
             f'<p>See <a href="/status">the status page</a>. An App that GitHub created just now '
             f"and is not wanted can be deleted on {apps}.</p>"
         )
@@ -239,6 +274,16 @@ def _configured_page(credentials: AppCredentials) -> HTMLResponse:
         '<p>Follow scans and pull requests on <a href="/status">the status page</a>.</p>'
     )
     return page("pullpolicy is set up", body)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The fields of a small url-encoded form (the last value of each); ValueError otherwise."""
+    try:
+        body = await read_capped(request, FORM_MAX_BYTES, FORM_TIMEOUT_SECONDS)
+    except Exception as error:  # too large, stalled, dropped: none is a setup form
+        raise ValueError(type(error).__name__) from None
+    fields = parse_qs(body.decode("utf-8"), max_num_fields=8)
+    return {name: values[-1] for name, values in fields.items()}
 
 
 def _problem(status_code: int, title: str, markup: str) -> HTMLResponse:

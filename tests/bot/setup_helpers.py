@@ -62,14 +62,14 @@ class SetupBot:
         self.client = TestClient(self.app)
         self._created = 0
 
-    def page(self, **params: str) -> httpx.Response:
-        """GET /setup with the token from the data dir, as its operator would open it."""
+    def page(self, **fields: str) -> httpx.Response:
+        """POST /setup with the token from the data dir, as its operator would paste it."""
         token = setup_token(self.settings.data_dir)
-        response: httpx.Response = self.client.get("/setup", params={"token": token, **params})
+        response: httpx.Response = self.client.post("/setup", data={"token": token, **fields})
         return response
 
-    def start(self, **params: str) -> SetupForm:
-        response = self.page(**params)
+    def start(self, **fields: str) -> SetupForm:
+        response = self.page(**fields)
         assert response.status_code == 200, response.text
         return setup_form(response.text)
 

@@ -58,12 +58,22 @@ def credentials_path(data_dir: Path) -> Path:
     return data_dir / CREDENTIALS_FILENAME
 
 
-def reset_hint(data_dir: Path) -> str:
-    """How an operator starts over: said wherever setup refuses to overwrite."""
+def reset_hint() -> str:
+    """How an operator starts over: said wherever setup refuses to overwrite. It names the file
+    but not the data dir's absolute path, which is nothing a visitor of a page needs to know."""
     return (
-        f"to set up again, stop pullpolicy, delete {credentials_path(data_dir)} (and the App on "
-        "GitHub if it is no longer wanted), then start pullpolicy and open /setup"
+        f"to set up again, stop pullpolicy, delete {CREDENTIALS_FILENAME} from its data directory "
+        "(and the App on GitHub if it is no longer wanted), then start pullpolicy and open /setup"
     )
+
+
+def ensure_private_dir(data_dir: Path) -> None:
+    """Create the data dir 0700 (only its owner may list or enter it, from its first moment),
+    or tighten an existing one; call before anything else puts a file there."""
+    data_dir.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    # The files in it are 0600 whatever the directory; tightening one we do not own may fail.
+    with contextlib.suppress(OSError):
+        os.chmod(data_dir, DIRECTORY_MODE)
 
 
 def load_credentials(data_dir: Path) -> AppCredentials | None:
@@ -124,10 +134,7 @@ def _publish_private(data_dir: Path, name: str, content: bytes) -> Path:
     then `link` publishes it under the final name, which fails if that name exists: two writers
     racing cannot overwrite each other, and readers never see a half-written file.
     """
-    data_dir.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
-    # The file is 0600 whatever the directory; tightening a directory we do not own may fail.
-    with contextlib.suppress(OSError):
-        os.chmod(data_dir, DIRECTORY_MODE)
+    ensure_private_dir(data_dir)
     final = data_dir / name
     if final.exists():
         raise FileExistsError(final)

@@ -13,7 +13,7 @@ QUEUE = SCAN_QUEUE
 
 def make_celery(settings: Settings) -> Celery:
     if settings.embedded_queue:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private from creation
     app = Celery("pullpolicy", broker=settings.effective_broker_url, set_as_current=False)
     app.conf.update(
         # A scan is acknowledged only when it finished: a worker killed mid-scan leaves the

@@ -13,16 +13,20 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from bot.main import create_app
 from bot.pages.app_manifest import MANIFEST_FILE
 from bot.pages.manifest_conversion import ConversionError, parse_conversion
 from bot.pages.setup import STATE_COOKIE, STATE_NAMESPACE, STATE_TTL_SECONDS
+from bot.webhooks.enqueue import InMemoryEnqueuer
 from tests.bot.helpers import encode, github_headers, payload
 from tests.bot.setup_helpers import SetupBot
 from tests.fakeforge import FakeForge
 from tests.fakeforge.app_manifests import manifest_problems
 from workers.runtime.app_credentials import credentials_path, load_credentials
+from workers.runtime.settings import Settings
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
 
@@ -103,18 +107,74 @@ def test_organization_variant_and_a_bad_organization_name(bot: SetupBot) -> None
 def test_setup_starts_only_with_the_token_from_the_data_dir(bot: SetupBot) -> None:
     asked = bot.client.get("/setup")
     assert asked.status_code == 403 and 'name="token"' in asked.text
+    assert '<form method="post" action="/setup">' in asked.text  # the token never in a URL
     assert "setup-token" in asked.text  # where to find it
     assert "set-cookie" not in asked.headers  # no setup state handed out
     token_file = bot.settings.data_dir / "setup-token"
     assert token_file.stat().st_mode & 0o777 == 0o600
-    wrong = bot.client.get("/setup", params={"token": "guess"})
+    wrong = bot.client.post("/setup", data={"token": "guess"})
     assert wrong.status_code == 403 and "not the setup token" in wrong.text
-    assert bot.client.get("/setup", params={"token": "\u00e9"}).status_code == 403  # no crash
+    assert bot.client.post("/setup", data={"token": "\u00e9"}).status_code == 403  # no crash
     assert token_file.read_text().strip() not in asked.text + wrong.text
     page = bot.page()
     assert page.status_code == 200 and "set-cookie" in page.headers
-    # The organization form carries the token on, or choosing an organization would bounce.
+    # The organization form carries the token on (in a POST body), or choosing an organization
+    # would bounce.
     assert f'name="token" value="{token_file.read_text().strip()}"' in page.text
+    assert page.text.count('<form method="post" action="/setup">') == 1
+
+
+def test_the_token_is_never_taken_from_a_url(bot: SetupBot) -> None:
+    token = (bot.settings.data_dir / "setup-token").read_text().strip()
+    in_url = bot.client.get("/setup", params={"token": token})
+    assert in_url.status_code == 403 and "set-cookie" not in in_url.headers
+    assert 'name="manifest"' not in in_url.text
+    posted_to_url = bot.client.post(f"/setup?token={token}")
+    assert posted_to_url.status_code == 403 and "set-cookie" not in posted_to_url.headers
+    # A script may send it in a header instead of a form.
+    by_header = bot.client.post("/setup", headers={"X-Setup-Token": token})
+    assert by_header.status_code == 200 and 'name="manifest"' in by_header.text
+
+
+@pytest.mark.parametrize("configured", [False, True], ids=["setup-mode", "configured"])
+def test_the_data_dir_is_private_and_the_token_there_from_startup(
+    tmp_path: Path, configured: bool
+) -> None:
+    data_dir = tmp_path / "fresh" / "data"
+    settings = Settings(
+        data_dir=data_dir,
+        github_app_id=7 if configured else None,
+        github_webhook_secret=SecretStr("s") if configured else None,
+    )
+    previous = os.umask(0o022)
+    try:  # the app's own state file is the first thing it puts in the data dir
+        app = create_app(settings, enqueuer=InMemoryEnqueuer())
+    finally:
+        os.umask(previous)
+    with TestClient(app):  # nobody opened /setup yet
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+        token = data_dir / "setup-token"
+        if configured:
+            assert not token.exists()
+        else:
+            assert stat.S_IMODE(token.stat().st_mode) == 0o600
+
+
+def test_no_page_shows_the_data_dirs_path(bot: SetupBot) -> None:
+    where = str(bot.settings.data_dir.resolve())
+    asked = bot.client.get("/setup")
+    wrong = bot.client.post("/setup", data={"token": "guess"})
+    form = bot.start()
+    _, code = bot.create_on_github(form)
+    done = bot.callback(code, form.state)
+    configured = bot.client.get("/setup")
+    assert "already set up" in configured.text
+    for response in (asked, wrong, done, configured):
+        assert where not in response.text and str(bot.settings.data_dir) not in response.text
+    path = credentials_path(bot.settings.data_dir)
+    path.chmod(0o644)  # refused as unsafe: the page says so, the log says where
+    unsafe = bot.client.get("/setup")
+    assert unsafe.status_code == 500 and where not in unsafe.text
 
 
 def test_a_finished_setup_forgets_its_token(bot: SetupBot) -> None:
@@ -257,7 +317,7 @@ def test_setup_refuses_to_replace_a_stored_app(bot: SetupBot) -> None:
     _, second_code = bot.forge.create_manifest_app({**form.manifest, "name": "other"})
     refused = bot.callback(second_code, "second-tab")
     assert refused.status_code == 409
-    assert str(credentials_path(bot.settings.data_dir)) in refused.text
+    assert "github-app.json" in refused.text  # what to delete, not where the data dir is
     assert credentials_path(bot.settings.data_dir).read_bytes() == original
     for secret in secrets_of(app):
         assert secret not in refused.text and secret not in page.text
