@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.pages.health import readiness
+from bot.pages.landing import add_landing_route
 from bot.pages.setup import add_setup_routes
 from bot.pages.status import StatusPage
 from bot.webhooks.body import (
@@ -148,6 +149,7 @@ def create_app(
         app.router.add_route(f"/webhooks/{GITHUB}", webhook(GITHUB, pending.receiver), ["POST"])
     if not secrets:  # setup mode; GitLab is configured through the environment only
         app.router.add_route(f"/webhooks/{GITLAB}", webhook(GITLAB, lambda: None), ["POST"])
+    add_landing_route(app)
     add_setup_routes(app, settings, shared_state)
     status_page.add_routes(app)
 
