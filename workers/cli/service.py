@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import logging
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from types import FrameType
 
 from workers.forge.factory import open_forge
 from workers.jobs import ScanJob
-from workers.runtime.logs import WORKER_LOGGER_NAME, configure_logging
+from workers.runtime.logs import WORKER_LOGGER_NAME, configure_process_logging, write_json_line
 from workers.runtime.settings import load_settings
 from workers.scan import run as scan
 from workers.tasks.celery_app import QUEUE, make_celery
@@ -21,11 +22,36 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 def run_worker(concurrency: int, loglevel: str) -> int:
     """A Celery worker consuming scans from the configured (or embedded) broker."""
-    configure_logging(name=WORKER_LOGGER_NAME)
+    level = logging.getLevelNamesMapping().get(loglevel.upper(), logging.INFO)
+    configure_process_logging(level)
+    _json_celery_logging()
     app = make_celery(load_settings())
-    argv = ["worker", f"--loglevel={loglevel}", "-Q", QUEUE, f"--concurrency={concurrency}"]
-    app.worker_main(argv)
+    # --quiet: no banner (a block of plain text); this line says what it would have.
+    logging.getLogger(WORKER_LOGGER_NAME).info(
+        "worker starting: queue %s, concurrency %d", QUEUE, concurrency
+    )
+    argv = ["--quiet", "worker", f"--loglevel={loglevel}", "-Q", QUEUE]
+    app.worker_main([*argv, f"--concurrency={concurrency}"])
     return 0
+
+
+def _json_celery_logging() -> None:
+    """Celery keeps the JSON logging of `configure_process_logging` (a `setup_logging`
+    receiver tells it logging is configured), and its shutdown notices, which it prints straight
+    to the terminal from a signal handler, become JSON lines too."""
+    from celery import signals
+    from celery.apps import worker
+
+    signals.setup_logging.connect(_logging_is_configured, weak=False)
+    setattr(worker, "safe_say", _say_as_json)  # noqa: B010 (an untyped module's function)
+
+
+def _logging_is_configured(**_: object) -> None:
+    return None
+
+
+def _say_as_json(message: str, *_: object) -> None:
+    write_json_line(message, "celery.worker")
 
 
 def run_serve(host: str, port: int, *, with_worker: bool | None) -> int:
@@ -33,6 +59,7 @@ def run_serve(host: str, port: int, *, with_worker: bool | None) -> int:
     so one command runs everything."""
     import uvicorn  # the web server is only needed by this command
 
+    configure_process_logging()  # uvicorn's access and error logs too (no log_config of its own)
     settings = load_settings()  # fail fast on bad settings, before anything starts
     start_worker = settings.embedded_queue if with_worker is None else with_worker
     worker = None
@@ -43,7 +70,7 @@ def run_serve(host: str, port: int, *, with_worker: bool | None) -> int:
     # that kills this process before `finally` can stop the worker, which then runs orphaned.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        uvicorn.run("bot.main:app_factory", factory=True, host=host, port=port)
+        uvicorn.run("bot.main:app_factory", factory=True, host=host, port=port, log_config=None)
     finally:
         if worker is not None:
             worker.terminate()  # Celery's warm shutdown: the running scan finishes first

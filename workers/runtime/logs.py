@@ -2,14 +2,19 @@
 delivery, repository and task.
 
 Only the fields listed in LOG_FIELDS leave a record: a stray `extra=` can never carry a header,
-a body or a secret into the output.
+a body or a secret into the output. An exception is shown by its type and frames (file, line,
+function), never its message, which could quote a URL with credentials. `configure_process_logging`
+sends every other library's records (uvicorn, Celery, kombu, warnings) through the same format.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import traceback
 from datetime import UTC, datetime
+from types import TracebackType
 
 import orjson
 
@@ -33,6 +38,8 @@ LOG_FIELDS = (
     "api_calls",
     "retry_in",
 )
+ACCESS_LOGGER_NAME = "uvicorn.access"
+TRACEBACK_FRAMES = 8  # the innermost ones: where it failed, not how the server got there
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,14 +48,46 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
         }
+        access = _access_fields(record) if record.name == ACCESS_LOGGER_NAME else None
+        if access is None:
+            entry["message"] = record.getMessage()
+        else:
+            entry |= access
         attributes = record.__dict__  # a dict lookup: getattr's default path raises inside
         for field in LOG_FIELDS:
             value = attributes.get(field)
             if value is not None:
                 entry[field] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            entry.setdefault("error", record.exc_info[0].__name__)
+            entry["traceback"] = _frames(record.exc_info[2])
         return orjson.dumps(entry, default=str).decode()
+
+
+def _access_fields(record: logging.LogRecord) -> dict[str, object] | None:
+    """uvicorn's access line without the query string: a URL's query may carry a one-time code
+    or a token, and a log keeps it (uvicorn's args: client, method, path?query, HTTP version,
+    status)."""
+    args = record.args
+    if not (isinstance(args, tuple) and len(args) == 5):
+        return None
+    client, method, target, _, status = args
+    path = str(target).split("?", 1)[0]
+    return {
+        "message": f"{method} {path} {status}",
+        "method": method,
+        "path": path,
+        "status_code": status,
+        "client": client,
+    }
+
+
+def _frames(trace: TracebackType | None) -> list[str]:
+    return [
+        f"{frame.filename}:{frame.lineno} {frame.name}"
+        for frame in traceback.extract_tb(trace)[-TRACEBACK_FRAMES:]
+    ]
 
 
 def configure_logging(level: int = logging.INFO, name: str = LOGGER_NAME) -> None:
@@ -69,3 +108,39 @@ def configure_logging(level: int = logging.INFO, name: str = LOGGER_NAME) -> Non
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+
+
+def configure_process_logging(level: int = logging.INFO) -> None:
+    """Every record of this process, ours (at INFO) or a library's (at `level`: uvicorn's
+    access and error logs, Celery's, warnings), as one JSON line on stderr; an uncaught
+    exception too."""
+    configure_logging(logging.INFO, LOGGER_NAME)
+    configure_logging(logging.INFO, WORKER_LOGGER_NAME)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+    # A logger that neither has a handler nor propagates (billiard's pool supervisor) would
+    # otherwise reach logging's plain-text last resort.
+    last_resort = logging.StreamHandler(sys.stderr)
+    last_resort.setFormatter(JsonFormatter())
+    last_resort.setLevel(logging.WARNING)
+    logging.lastResort = last_resort
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    logging.getLogger(LOGGER_NAME).critical("uncaught exception", exc_info=(kind, error, trace))
+
+
+def write_json_line(message: str, name: str, level: int = logging.WARNING) -> None:
+    """One JSON line straight to stderr with a single write, no logging lock: safe in a signal
+    handler (where Celery prints its shutdown notices)."""
+    record = logging.LogRecord(name, level, "", 0, message.strip(), None, None)
+    os.write(sys.stderr.fileno(), (JsonFormatter().format(record) + "\n").encode())
