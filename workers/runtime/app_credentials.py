@@ -24,7 +24,8 @@ DIRECTORY_MODE = 0o700
 
 
 class CredentialsError(Exception):
-    """The stored credentials cannot be used; the message names the file, never its content."""
+    """The stored credentials cannot be used; the message names the file (not its absolute
+    path: /status shows it to anyone) and never its content."""
 
 
 class CredentialsExist(CredentialsError):
@@ -52,6 +53,9 @@ class AppCredentials(BaseModel):
         for field in ("client_secret", "webhook_secret", "pem"):
             data[field] = getattr(self, field).get_secret_value()
         return json.dumps(data, indent=1, sort_keys=True).encode() + b"\n"
+
+
+_named = f"{CREDENTIALS_FILENAME} in the data dir"
 
 
 def credentials_path(data_dir: Path) -> Path:
@@ -85,20 +89,20 @@ def load_credentials(data_dir: Path) -> AppCredentials | None:
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise CredentialsError(f"cannot read {path}: {error.strerror}") from None
+        raise CredentialsError(f"cannot read {_named}: {error.strerror}") from None
     with os.fdopen(descriptor, "rb") as handle:
         mode = os.fstat(handle.fileno()).st_mode
         if stat.S_IMODE(mode) & 0o077:
             raise CredentialsError(
-                f"{path} is readable by other users (mode {stat.S_IMODE(mode):o}): "
-                f"run chmod 600 {path}"
+                f"{_named} is readable by other users (mode {stat.S_IMODE(mode):o}): "
+                f"run chmod 600 on it"
             )
         raw = handle.read()
     try:
         return AppCredentials.model_validate_json(raw)
     except ValidationError:
         # The validation message could quote a value: say only which fields are wrong.
-        raise CredentialsError(f"{path} is not a valid credentials file") from None
+        raise CredentialsError(f"{_named} is not a valid credentials file") from None
 
 
 def store_credentials(data_dir: Path, credentials: AppCredentials) -> Path:
@@ -107,7 +111,7 @@ def store_credentials(data_dir: Path, credentials: AppCredentials) -> Path:
     try:
         return _publish_private(data_dir, CREDENTIALS_FILENAME, credentials.to_json())
     except FileExistsError:
-        raise CredentialsExist(f"{credentials_path(data_dir)} exists") from None
+        raise CredentialsExist(f"{_named} exists") from None
 
 
 def setup_token(data_dir: Path) -> str:

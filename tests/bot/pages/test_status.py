@@ -109,6 +109,23 @@ def test_the_app_set_up_is_shown_without_its_secrets(fake_forge: FakeForge, tmp_
         bot.close()
 
 
+def test_an_unusable_stored_app_is_reported_without_the_data_dirs_path(
+    fake_forge: FakeForge, tmp_path: Path
+) -> None:
+    bot = SetupBot(fake_forge, tmp_path / "data")
+    try:
+        form = bot.start()
+        _, code = bot.create_on_github(form)
+        assert bot.callback(code, form.state).status_code == 200
+        (bot.settings.data_dir / "github-app.json").chmod(0o644)  # refused: others can read it
+        github = bot.client.get("/status.json").json()["github"]
+        assert github["configured"] is False and "chmod 600" in github["error"]
+        everything = bot.client.get("/status").text + bot.client.get("/status.json").text
+        assert str(tmp_path) not in everything
+    finally:
+        bot.close()
+
+
 def test_an_app_from_the_environment_is_shown_as_such(tmp_path: Path) -> None:
     settings = Settings(
         github_app_id=12,
