@@ -30,8 +30,9 @@ def run_worker(concurrency: int, loglevel: str) -> int:
     logging.getLogger(WORKER_LOGGER_NAME).info(
         "worker starting: queue %s, concurrency %d", QUEUE, concurrency
     )
-    argv = ["--quiet", "worker", f"--loglevel={loglevel}", "-Q", QUEUE]
-    app.worker_main([*argv, f"--concurrency={concurrency}"])
+    app.worker_main(
+        ["--quiet", "worker", f"--loglevel={loglevel}", "-Q", QUEUE, f"--concurrency={concurrency}"]
+    )
     return 0
 
 
