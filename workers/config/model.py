@@ -55,7 +55,7 @@ class Rules(_Model):
     explicit: bool = True
     """Require an explicit `Always` even where Kubernetes defaults to it (`:latest`, untagged)."""
     containers: bool = True
-    """Check `containers` (and Argo `container`, `script`, `sidecars`, `containerSet`)."""
+    """Check `containers`, Argo `container`, `script`, `sidecars`, `containerSet`, Tekton steps."""
     init_containers: bool = True
     """Check `initContainers`."""
     ephemeral_containers: bool = True

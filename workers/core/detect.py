@@ -10,8 +10,16 @@ from workers.config.model import Config, DigestPolicy, NeverPolicy
 from workers.core.exemptions import annotation_exemption, config_exemption, line_ignored
 from workers.core.findings import Exempted, Finding, fingerprint
 from workers.core.images import defaults_to_always, parse_image
+from workers.core.inheritance import line_owner, merge_sources, policy_sources
 from workers.core.workloads import Container, Path, Workload, workloads
-from workers.core.yamldoc import Chunk, DuplicateKey, Entry, ParsedText, entries, scalar
+from workers.core.yamldoc import (
+    Chunk,
+    DuplicateKey,
+    Entry,
+    ParsedText,
+    entries,
+    scalar,
+)
 
 POLICY_KEY = "imagePullPolicy"
 ALWAYS = "Always"
@@ -27,7 +35,14 @@ class Target:
     container: MappingNode
     policy: Entry | None  # effective imagePullPolicy entry (possibly written in a merge source)
     image: Entry | None
-    paths: tuple[Path, ...]  # every place (document-relative) where this container appears
+    # Where the fixed policy is read, for each place (document-relative) the container
+    # appears: the container's path, or its stepTemplate's when the policy is written there.
+    paths: tuple[Path, ...]
+    defaults: MappingNode | None = None  # Tekton stepTemplate the container inherits from
+    own_line: bool = False  # write the policy on the container, not in a shared source
+    blocked: str | None = None  # why no edit can fix it without changing another container
+    places: tuple[Path, ...] = ()  # every place (document-relative) the container appears
+    covered: bool = False  # inherits the line another target's fix writes: needs none itself
 
 
 @dataclass
@@ -51,28 +66,118 @@ def detect(
     for chunk, index, document in parsed.documents():
         lines = chunk.text.splitlines() if check_comments else None
         seen: dict[int, int] = {}  # container node id -> index into result.targets
+        first_target = len(result.targets)
+        kept: list[Container] = []  # containers a fix must not change: exempt or not checked
         try:
             found = [(w, c) for w in workloads(document) for c in w.containers]
             for workload, container in found:
                 if not getattr(config.rules, container.switch):
+                    kept.append(container)
                     continue
                 known = seen.get(id(container.node))
                 if known is not None:  # the same container reached again through an alias
                     target = result.targets[known]
-                    paths = (*target.paths, container.path)
-                    result.targets[known] = replace(target, paths=paths)
+                    read_at = _policy_path(container, target.policy, target.image)
+                    paths = (*target.paths, read_at)
+                    places = (*target.places, container.path)
+                    result.targets[known] = replace(target, paths=paths, places=places)
                     continue
                 where = _Where(path, chunk, index, lines, declined)
                 outcome = _judge(where, workload, container, config)
                 if isinstance(outcome, Exempted):
                     result.exempted.append(outcome)
+                    kept.append(container)
                 elif isinstance(outcome, Target):
                     seen[id(container.node)] = len(result.targets)
                     result.targets.append(outcome)
                     result.findings.append(outcome.finding)
+            mine = result.targets[first_target:]
+            result.targets[first_target:] = _share_lines(_spare(mine, kept) if kept else mine)
         except DuplicateKey as error:
             raise DuplicateKey(error.name, error.key, chunk.line) from None
     return result
+
+
+def _spare(targets: list[Target], kept: list[Container]) -> list[Target]:
+    """Keep fixes away from exempt containers that share a source with a finding.
+
+    A fix never changes an exempt container. When the policy a finding inherits (through
+    `<<` or a stepTemplate) is also the exempt container's, the finding gets its own line
+    instead; when its own line would be inherited by the exempt container, it is blocked."""
+    held_values: dict[int, str] = {}  # policy value node -> exempt container's name
+    held_missing: list[tuple[Container, list[MappingNode]]] = []  # policy unset: who reaches
+    for container in kept:
+        fields = _effective_fields(container)
+        if POLICY_KEY in fields:
+            held_values.setdefault(id(fields[POLICY_KEY].value), display_name(container))
+        elif "image" in fields:
+            sources = [container.node, *policy_sources(container.node, container.defaults)]
+            held_missing.append((container, sources))
+
+    def reached(mapping: MappingNode) -> str | None:
+        for container, sources in held_missing:
+            if any(source is mapping for source in sources):
+                return display_name(container)
+        return None
+
+    spared: list[Target] = []
+    for target in targets:
+        if target.policy is not None:
+            other = held_values.get(id(target.policy.value))
+            if other is not None and target.policy.owner is target.container:
+                why = f"exempt container '{other}' inherits this imagePullPolicy"
+                target = replace(target, blocked=why)
+            elif other is not None:
+                target = replace(target, own_line=True, paths=_own_paths(target))
+        elif target.image is not None:
+            owner = line_owner(target.container, target.image, target.defaults)
+            other = reached(owner)
+            if other is not None and owner is not target.container:
+                target = replace(target, own_line=True, paths=_own_paths(target))
+                owner = target.container
+                other = reached(owner)
+            if other is not None:
+                why = f"exempt container '{other}' would inherit the new imagePullPolicy"
+                target = replace(target, blocked=why)
+        spared.append(target)
+    return spared
+
+
+def _share_lines(targets: list[Target]) -> list[Target]:
+    """Mark the findings whose missing policy another fix already supplies: a container that
+    merges (`<<`) a container getting a line, or a step whose stepTemplate gets one."""
+    lined: set[int] = set()  # mappings that will get an imagePullPolicy line
+    result = list(targets)
+    missing = [
+        (index, target, line_owner(target.container, image, target.defaults, own=target.own_line))
+        for index, target in enumerate(targets)
+        if target.policy is None and (image := target.image) is not None and not target.blocked
+    ]
+    # Lines into a stepTemplate first (shared by every step); then text order, because a
+    # merge source (an anchor) is always written before the mappings that merge it.
+    missing.sort(
+        key=lambda item: (item[2] is item[1].container, item[1].container.start_mark.index)
+    )
+    for index, target, owner in missing:
+        sources = policy_sources(target.container, target.defaults)
+        covering = next((source for source in sources if id(source) in lined), None)
+        if covering is None:
+            lined.add(id(owner))
+            continue
+        paths = target.paths
+        if not any(covering is source for source in merge_sources(target.container)):
+            paths = tuple(_template_path(target, place) for place in target.places)
+        result[index] = replace(target, covered=True, paths=paths)
+    return result
+
+
+def _template_path(target: Target, place: Path) -> Path:
+    """The stepTemplate path next to a step at `place` (…/steps/N → …/stepTemplate)."""
+    return (*place[:-2], "stepTemplate") if target.defaults is not None else place
+
+
+def _own_paths(target: Target) -> tuple[Path, ...]:
+    return target.places
 
 
 @dataclass(frozen=True)
@@ -87,7 +192,7 @@ class _Where:
 def _judge(
     where: _Where, workload: Workload, container: Container, config: Config
 ) -> Target | Exempted | None:
-    fields = entries(container.node)
+    fields = _effective_fields(container)
     image_entry = fields.get("image")
     if image_entry is None:
         return None  # a patch fragment (kustomize strategic merge): nothing to judge
@@ -98,8 +203,8 @@ def _judge(
     image = scalar(image_entry.value)
     if current is None and not config.rules.explicit and defaults_to_always(image):
         return None
-    name = scalar(fields["name"].value) if "name" in fields else None
-    container_name = name or f"#{container.index if container.index is not None else 0}"
+    own_name = _own_name(container)
+    container_name = display_name(container)
     anchor = policy_entry.value if policy_entry is not None else image_entry.key
     path, document = where.path, where.document
     finding = Finding(
@@ -126,12 +231,65 @@ def _judge(
         ),
     )
     reason = _exemption(finding, workload, container, image_entry, config, where.lines)
+    if reason is None and own_name != container_name:
+        # `exempt.containers` globs written for the container's own name keep matching.
+        reason = config_exemption(
+            config.exempt, kind=workload.kind, namespace=None, container=own_name, image=None
+        )
     if reason is None and finding.fingerprint in where.declined:
         reason = DECLINED
     if reason is not None:
         return Exempted(finding, reason)
-    paths = (container.path,)
-    return Target(finding, where.chunk, container.node, policy_entry, image_entry, paths)
+    return Target(
+        finding,
+        where.chunk,
+        container.node,
+        policy_entry,
+        image_entry,
+        (_policy_path(container, policy_entry, image_entry),),
+        defaults=container.defaults,
+        places=(container.path,),
+    )
+
+
+def _effective_fields(container: Container) -> dict[str, Entry]:
+    """The container's keys after `<<` merges, then Tekton's stepTemplate for what is unset."""
+    fields = entries(container.node)
+    if container.defaults is not None:
+        for name, entry in entries(container.defaults).items():
+            if name in (POLICY_KEY, "image"):
+                fields.setdefault(name, entry)
+    return fields
+
+
+def _policy_path(container: Container, policy: Entry | None, image: Entry | None) -> Path:
+    """Where the fixed policy will be read: a step whose policy is (or, written beside an
+    inherited image, will be) in its stepTemplate reads it there."""
+    template, template_path = container.defaults, container.defaults_path
+    if template is None or template_path is None:
+        return container.path
+    if policy is not None:
+        in_template = [template, *merge_sources(template)]
+        return template_path if any(policy.owner is m for m in in_template) else container.path
+    if image is not None and line_owner(container.node, image, template) is template:
+        return template_path
+    return container.path
+
+
+def _own_name(container: Container) -> str:
+    name = (
+        scalar(entries(container.node)["name"].value) if "name" in entries(container.node) else None
+    )
+    return name or f"#{container.index if container.index is not None else 0}"
+
+
+def display_name(container: Container) -> str:
+    """How reports name a container: Argo's `container`/`script` by their template; a
+    container of a nested pod spec (pipeline task, worker group) as `owner/name`."""
+    if container.index is None and container.owner:
+        return container.owner
+    own = _own_name(container)
+    return f"{container.owner}/{own}" if container.owner else own
 
 
 def _current(policy: Entry | None) -> str | None:

@@ -26,8 +26,9 @@ from workers.core.yamldoc import (
     parse,
 )
 
-# Cheap pre-filters: text without these holds no container to judge.
-CANDIDATE_MARKERS = (b"ontainer", b"script")
+# Cheap pre-filters: text without these holds no container to judge (a Tekton task's steps
+# may carry neither word).
+CANDIDATE_MARKERS = (b"ontainer", b"script", b"steps")
 TEXT_MARKERS = tuple(marker.decode() for marker in CANDIDATE_MARKERS)
 TOP_LEVEL_KIND = re.compile(r"^[\"']?kind[\"']?[ \t]*:[ \t]*[\"']?([A-Za-z]*)", re.MULTILINE)
 

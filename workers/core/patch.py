@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from workers.core.detect import ALWAYS, POLICY_KEY, Target
+from workers.core.inheritance import line_owner
 from workers.core.yamldoc import MERGE_TAG
 
 PROPERTIES = re.compile(r"(?:[&!]\S*\s+)*")  # anchors and tags before a scalar
@@ -40,18 +41,25 @@ def is_json(path: str, body: str) -> bool:
 
 
 def edit_for(target: Target, body: str, *, json_style: bool, eol: str) -> Edit:
-    if target.policy is not None:
+    if target.blocked is not None:
+        raise Unfixable(target.blocked)
+    if target.policy is not None and not target.own_line:
         return replace_value(target.policy.value, body, json_style=json_style)
     if target.image is None:
         raise Unfixable("container has no image")
+    owner = line_owner(target.container, target.image, target.defaults, own=target.own_line)
     key: Node
     value: Node
-    if target.image.owner is target.container:
+    if target.image.owner is owner:
         key, value = target.image.key, target.image.value
-    else:  # image inherited through `<<`: add our key next to the merge key of this container
-        key, value = _merge_entry(target.container)
-    if target.container.flow_style:
-        return _insert_flow(target.container, key, value, body, json_style=json_style, eol=eol)
+    else:  # image inherited through `<<`: add our key next to the merge key of this mapping
+        key, value = _merge_entry(owner)
+    if owner.flow_style:
+        return _insert_flow(owner, key, value, body, json_style=json_style, eol=eol)
+    if value.start_mark.index < key.start_mark.index:
+        # `<<: *base`: the value is the anchored mapping, written earlier; the line goes
+        # after the alias, which ends the merge key's own line.
+        value = key
     return _insert_line(key, value, body, eol=eol, json_style=json_style)
 
 
@@ -147,28 +155,16 @@ def edits_for(
 ) -> tuple[list[Edit], list[tuple[Target, str]]]:
     """Edits for every target that can be fixed, and the ones that cannot with the reason.
 
-    A container that takes its image from another through `<<` needs no line of its own when
-    that other container gets one: it inherits the new key too.
+    A container that inherits the line another fix writes (detect marks it `covered`: it
+    merges that container through `<<`, or is a Tekton step of that stepTemplate) needs none.
     """
     edits: list[Edit] = []
     failed: list[tuple[Target, str]] = []
-    given_a_line: set[int] = set()
-    inheriting = [t for t in targets if t.policy is None and _inherits_image(t)]
-    for target in [t for t in targets if t not in inheriting] + inheriting:
-        if (
-            target in inheriting
-            and id(target.image.owner if target.image else None) in given_a_line
-        ):
+    for target in targets:
+        if target.covered:
             continue
         try:
             edits.append(edit_for(target, body, json_style=json_style, eol=eol))
         except Unfixable as error:
             failed.append((target, str(error)))
-            continue
-        if target.policy is None:
-            given_a_line.add(id(target.container))
     return edits, failed
-
-
-def _inherits_image(target: Target) -> bool:
-    return target.image is not None and target.image.owner is not target.container

@@ -113,12 +113,12 @@ def test_argo_workflows() -> None:
           sidecars: [{name: g, image: g:1}]
     """
     assert names(text) == [
-        "container/#0",
-        "script/#0",
-        "initContainers/i",
-        "sidecars/side",
-        "containerSet.containers/x",
-        "sidecars/g",
+        "container/main",
+        "script/s",
+        "initContainers/s/i",
+        "sidecars/s/side",
+        "containerSet.containers/set/x",
+        "sidecars/t/g",
     ]
 
 
