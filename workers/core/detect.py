@@ -10,7 +10,7 @@ from workers.config.model import Config, DigestPolicy, NeverPolicy
 from workers.core.exemptions import annotation_exemption, config_exemption, line_ignored
 from workers.core.findings import Exempted, Finding, fingerprint
 from workers.core.images import defaults_to_always, parse_image
-from workers.core.inheritance import line_owner, merge_sources, policy_sources
+from workers.core.inheritance import line_owner, merge_key, merge_sources, policy_sources
 from workers.core.workloads import Container, Path, Workload, workloads
 from workers.core.yamldoc import (
     Chunk,
@@ -139,8 +139,20 @@ def _spare(targets: list[Target], kept: list[Container]) -> list[Target]:
             if other is not None:
                 why = f"exempt container '{other}' would inherit the new imagePullPolicy"
                 target = replace(target, blocked=why)
+        if target.own_line and not target.blocked and not _has_own_place(target):
+            why = (
+                "its image and policy come from a stepTemplate shared with an exempt step, and "
+                "it has no image line of its own to add imagePullPolicy beside"
+            )
+            target = replace(target, blocked=why)
         spared.append(target)
     return spared
+
+
+def _has_own_place(target: Target) -> bool:
+    """A line can go in the container itself: beside its own image or its merge key."""
+    own_image = target.image is not None and target.image.owner is target.container
+    return own_image or merge_key(target.container) is not None
 
 
 def _share_lines(targets: list[Target]) -> list[Target]:
