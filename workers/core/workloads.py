@@ -110,6 +110,10 @@ POD_SPECS: dict[tuple[str, str], tuple[tuple[tuple[str, ...], str | None], ...]]
     ("serving.kserve.io", "LLMInferenceService"): KSERVE_LLM,
     ("serving.kserve.io", "LLMInferenceServiceConfig"): KSERVE_LLM,
 }
+# (API group, kind) -> path to the one container the resource defines (injected into pods).
+SINGLE_CONTAINERS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("serving.kserve.io", "ClusterStorageContainer"): ("spec", "container"),
+}
 NEVER_WORKLOADS = frozenset(
     {"ConfigMap", "Secret", "CustomResourceDefinition", "Kustomization", "Component"}
 )
@@ -180,6 +184,12 @@ def _containers(obj: MappingNode, kind: str, api_version: str, path: Path) -> li
     if group == TEKTON_GROUP and kind in TEKTON_PIPELINES:
         where = TEKTON_PIPELINES[kind]
         return _tekton_pipeline(get(obj, *where), (*path, *where))
+    if (group, kind) in SINGLE_CONTAINERS:
+        where = SINGLE_CONTAINERS[group, kind]
+        node = get(obj, *where)
+        if not isinstance(node, MappingNode):
+            return []
+        return [Container(node, where[-1], CONTAINERS, None, (*path, *where))]
     if (group, kind) in POD_SPECS:
         return [
             container

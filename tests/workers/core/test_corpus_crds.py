@@ -19,11 +19,12 @@ from workers.core.tree import plan_scan, scan
 from workers.scan.localfs import LocalTree
 
 BEFORE = Path(__file__).parent / "golden" / "corpus" / "locations-before-crds.txt"
-# Containers of custom resources in the corpus (kubeflow/manifests: Trainer runtimes, KServe
-# runtimes and LLM configs, a RayCluster example), none of which was reported before.
+# Containers of custom resources in the corpus, none reported before (kubeflow/manifests:
+# Trainer runtimes, KServe runtimes, LLM configs and storage containers, a RayCluster example).
 NEW_KINDS = {
     "ClusterTrainingRuntime": 18,
     "ClusterServingRuntime": 12,
+    "ClusterStorageContainer": 2,
     "LLMInferenceServiceConfig": 12,
     "RayCluster": 2,
 }

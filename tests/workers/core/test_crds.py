@@ -10,7 +10,7 @@ import pytest
 from workers.config.model import Config, Exemptions
 from workers.core.findings import FileReport
 from workers.core.manifest import check_manifest
-from workers.core.workloads import POD_SPECS
+from workers.core.workloads import POD_SPECS, SINGLE_CONTAINERS
 
 
 def report_of(text: str, config: Config | None = None) -> FileReport:
@@ -250,6 +250,12 @@ spec:
     scheduler:
       template:
         initContainers: [{name: init, image: busybox:1}]
+---
+apiVersion: serving.kserve.io/v1alpha1
+kind: ClusterStorageContainer
+metadata: {name: default}
+spec:
+  container: {name: storage-initializer, image: kserve/storage-initializer:v0.16.0}
 """
 
 
@@ -264,9 +270,10 @@ def test_custom_resources_that_embed_pod_specs() -> None:
         "LLMInferenceServiceConfig:containers/main",
         "LLMInferenceServiceConfig:containers/prefill-worker/main",
         "LLMInferenceServiceConfig:initContainers/scheduler/init",
+        "ClusterStorageContainer:container/storage-initializer",
     ]
 
 
-def test_every_pod_spec_kind_is_keyed_by_its_api_group() -> None:
-    for group, kind in POD_SPECS:
+def test_every_custom_resource_is_keyed_by_its_api_group() -> None:
+    for group, kind in [*POD_SPECS, *SINGLE_CONTAINERS]:
         assert "." in group and kind[:1].isupper()
