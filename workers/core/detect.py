@@ -12,14 +12,7 @@ from workers.core.findings import Exempted, Finding, fingerprint
 from workers.core.images import defaults_to_always, parse_image
 from workers.core.inheritance import line_owner, merge_key, merge_sources, policy_sources
 from workers.core.workloads import Container, Path, Workload, workloads
-from workers.core.yamldoc import (
-    Chunk,
-    DuplicateKey,
-    Entry,
-    ParsedText,
-    entries,
-    scalar,
-)
+from workers.core.yamldoc import Chunk, DuplicateKey, Entry, ParsedText, entries, get, scalar
 
 POLICY_KEY = "imagePullPolicy"
 ALWAYS = "Always"
@@ -128,12 +121,12 @@ def _spare(targets: list[Target], kept: list[Container]) -> list[Target]:
                 why = f"exempt container '{other}' inherits this imagePullPolicy"
                 target = replace(target, blocked=why)
             elif other is not None:
-                target = replace(target, own_line=True, paths=_own_paths(target))
+                target = replace(target, own_line=True, paths=target.places)
         elif target.image is not None:
             owner = line_owner(target.container, target.image, target.defaults)
             other = reached(owner)
             if other is not None and owner is not target.container:
-                target = replace(target, own_line=True, paths=_own_paths(target))
+                target = replace(target, own_line=True, paths=target.places)
                 owner = target.container
                 other = reached(owner)
             if other is not None:
@@ -186,10 +179,6 @@ def _share_lines(targets: list[Target]) -> list[Target]:
 def _template_path(target: Target, place: Path) -> Path:
     """The stepTemplate path next to a step at `place` (…/steps/N → …/stepTemplate)."""
     return (*place[:-2], "stepTemplate") if target.defaults is not None else place
-
-
-def _own_paths(target: Target) -> tuple[Path, ...]:
-    return target.places
 
 
 @dataclass(frozen=True)
@@ -289,9 +278,7 @@ def _policy_path(container: Container, policy: Entry | None, image: Entry | None
 
 
 def _own_name(container: Container) -> str:
-    name = (
-        scalar(entries(container.node)["name"].value) if "name" in entries(container.node) else None
-    )
+    name = scalar(get(container.node, "name"))
     return name or f"#{container.index if container.index is not None else 0}"
 
 
