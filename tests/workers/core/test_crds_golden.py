@@ -3,7 +3,7 @@
 Each `<case>.in.yaml` is checked and fixed: the fixed bytes must equal `<case>.out.yaml` and
 the text report `<case>.report.txt` (which names every container). The Argo case is also
 rendered as JSON, SARIF and a PR body, since those name containers too. UPDATE_GOLDEN=1
-rewrites the files; review the diff before committing.
+rewrites a file that differs and fails, so a rewrite is never a pass; review the diff.
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ VERSION = "0.0.0-golden"
 
 
 def assert_golden(path: Path, text: str) -> None:
-    if os.environ.get("UPDATE_GOLDEN") == "1":
+    if os.environ.get("UPDATE_GOLDEN") == "1" and (
+        not path.exists() or path.read_text(encoding="utf-8") != text
+    ):
         path.write_text(text, encoding="utf-8", newline="")
+        pytest.fail(f"rewrote {path.name}: review the diff, then run again without UPDATE_GOLDEN")
     assert text == path.read_text(encoding="utf-8")
 
 
