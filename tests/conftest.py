@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fakeforge.fixtures", "tests.forge_subjects"]
+pytest_plugins = ["tests.fakeforge.fixtures", "tests.forge_subjects", "tests.require_all"]

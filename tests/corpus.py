@@ -1,15 +1,14 @@
 """Where the shared manifest corpus lives, and how to judge a fixed file against its original.
 
 The corpus sits next to the repository (`../shared/corpus` from its root), outside git. Tests
-that need it call `require_corpus()`: it skips with a reason when the corpus is absent, except
-when `REQUIRE_ALL_TESTS=1` (CI), where a missing corpus is a failure.
+that need it call `require_corpus()`: it skips with a reason when the corpus is absent (a
+failure under `REQUIRE_ALL_TESTS=1`, as every skip: tests/require_all.py).
 """
 
 from __future__ import annotations
 
 import difflib
 import itertools
-import os
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
@@ -20,18 +19,15 @@ import pytest
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPOSITORY_ROOT / ".." / "shared" / "corpus"
 HELM_CHARTS_FILE = "HELM_CHARTS.txt"
-REQUIRE_ALL_VARIABLE = "REQUIRE_ALL_TESTS"
 BOM = "\ufeff"
 
 
 def require_corpus() -> Path:
-    """The corpus directory; skip (or fail, in CI) when it is not there."""
+    """The corpus directory; skip when it is not there."""
     corpus = CORPUS_DIR.resolve()
     if (corpus / HELM_CHARTS_FILE).is_file():
         return corpus
     reason = f"manifest corpus not found at ../shared/corpus (looked in {corpus.name}/)"
-    if os.environ.get(REQUIRE_ALL_VARIABLE) == "1":
-        pytest.fail(f"{reason}; {REQUIRE_ALL_VARIABLE}=1 requires it")
     pytest.skip(reason)
 
 

@@ -1,7 +1,7 @@
 """A real Redis for tests: REDIS_URL, else 127.0.0.1:6379, else a `redis-server` we start.
 
-When none is available the test skips with the reason — unless REQUIRE_ALL_TESTS=1 (what CI
-sets), where it fails instead.
+When none is available the test skips with the reason (a failure under REQUIRE_ALL_TESTS=1, as
+every skip: tests/require_all.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Iterator
 
 import pytest
 
-REQUIRE_ALL_VARIABLES = ("REQUIRE_ALL_TESTS",)
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -39,8 +38,6 @@ def _free_port() -> int:
 
 
 def _unavailable(reason: str) -> None:
-    if any(os.environ.get(name) == "1" for name in REQUIRE_ALL_VARIABLES):
-        pytest.fail(f"{reason}; {'/'.join(REQUIRE_ALL_VARIABLES)}=1 requires Redis")
     pytest.skip(reason)
 
 
