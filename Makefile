@@ -1,15 +1,24 @@
 # Two commands matter: `make demo` (the main job on a sample tree) and `make test` (everything).
 VENV ?= .venv
-PYTHON ?= python3
+PYTHON ?= python$(LOCK_PYTHON)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Every install takes the exact versions and hashes of the lock (pyproject.toml keeps ranges for
+# library users). The locks are made for CPython $(LOCK_PYTHON) on Linux: the Docker image, CI
+# and `make` all run it.
+LOCK := requirements/lock.txt
+RUNTIME_LOCK := requirements/runtime.txt
+LOCK_PYTHON := 3.11
+UV_VERSION := 0.13.9
 
-.PHONY: demo demo-cli test docs lint install clean
+.PHONY: demo demo-cli test docs lint install lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
+	$(PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; \
+	  sys.exit(None if v == "$(LOCK_PYTHON)" else f"the lock is for Python $(LOCK_PYTHON), not {v}")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -38,6 +47,17 @@ test: $(STAMP)
 # when they are stale).
 docs: $(STAMP)
 	$(BIN)/python docs/generate.py
+
+# Refresh both locks after a dependency change in pyproject.toml (or requirements/build.in),
+# then commit them. Pins that still fit are kept; `make lock UPGRADE=--upgrade` takes the newest.
+# uv runs from a throwaway venv. runtime.txt (the Docker image) has lock.txt's versions, less dev.
+lock:
+	@tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
+	$(PYTHON) -m venv "$$tools" && "$$tools/bin/pip" install --quiet uv==$(UV_VERSION) && \
+	compile() { "$$tools/bin/uv" pip compile --quiet --generate-hashes --python-version $(LOCK_PYTHON) \
+	  --python-platform linux --custom-compile-command 'make lock' $(UPGRADE) "$$@"; } && \
+	compile --extra dev -o $(LOCK) pyproject.toml requirements/build.in && \
+	compile --constraint $(LOCK) -o $(RUNTIME_LOCK) pyproject.toml requirements/build.in
 
 clean:
 	rm -rf .demo $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

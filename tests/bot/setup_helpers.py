@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2  # what Starlette's TestClient returns
 from fastapi.testclient import TestClient
 
 from bot.main import create_app
@@ -62,10 +62,10 @@ class SetupBot:
         self.client = TestClient(self.app)
         self._created = 0
 
-    def page(self, **fields: str) -> httpx.Response:
+    def page(self, **fields: str) -> httpx2.Response:
         """POST /setup with the token from the data dir, as its operator would paste it."""
         token = setup_token(self.settings.data_dir)
-        response: httpx.Response = self.client.post("/setup", data={"token": token, **fields})
+        response: httpx2.Response = self.client.post("/setup", data={"token": token, **fields})
         return response
 
     def start(self, **fields: str) -> SetupForm:
@@ -80,8 +80,8 @@ class SetupBot:
         name = form.manifest["name"] + ("" if self._created == 1 else f"-{self._created}")
         return self.forge.create_manifest_app({**form.manifest, "name": name})
 
-    def callback(self, code: str, state: str) -> httpx.Response:
-        response: httpx.Response = self.client.get(
+    def callback(self, code: str, state: str) -> httpx2.Response:
+        response: httpx2.Response = self.client.get(
             "/setup/callback", params={"code": code, "state": state}
         )
         return response

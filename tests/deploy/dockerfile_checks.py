@@ -184,3 +184,88 @@ def _single_exposed_port(stage: Stage) -> int | None:
         for word in expose.arguments.split()
     ]
     return ports[0] if len(ports) == 1 else None
+
+
+RUNTIME_LOCK = "requirements/runtime.txt"  # `make lock`: runtime dependencies, pinned and hashed
+
+
+def lock_problems(stages: list[Stage]) -> list[str]:
+    """Dependencies come only from the hashed lock: the image runs the versions CI tested.
+
+    Every pip command either installs a lock (`--require-hashes -r requirements/runtime.txt`)
+    or resolves nothing (`--no-deps`, or `--no-index` over the wheels the lock let in).
+    """
+    problems = []
+    for stage in stages:
+        for run in stage.all("RUN"):
+            for words in _pip_commands(run.arguments):
+                problems.extend(_pip_problems(stage, run.line, words))
+    installs_lock = any(
+        "--require-hashes" in words and _copied_source(runtime(stages), path) == RUNTIME_LOCK
+        for run in runtime(stages).all("RUN")
+        for words in _pip_commands(run.arguments)
+        if words[0] == "install"
+        for path in _requirement_files(words)
+    )
+    if not installs_lock:
+        problems.append(f"the runtime stage does not install {RUNTIME_LOCK} with --require-hashes")
+    return problems
+
+
+def _pip_problems(stage: Stage, line: int, words: list[str]) -> list[str]:
+    shown = f"line {line}: pip {' '.join(words)}"
+    files = _requirement_files(words)
+    if files:
+        problems = [] if "--require-hashes" in words else [f"{shown}: without --require-hashes"]
+        for path in files:
+            source = _copied_source(stage, path)
+            if source != RUNTIME_LOCK:
+                problems.append(f"{shown}: installs {source or path}, not {RUNTIME_LOCK}")
+        return problems
+    if "--no-deps" in words or "--no-index" in words:
+        return []
+    return [f"{shown}: resolves dependencies itself (use --no-deps, or the lock)"]
+
+
+def _pip_commands(script: str) -> list[list[str]]:
+    """The arguments of each `pip install|wheel` (or `python -m pip ...`) in a RUN line."""
+    commands = []
+    for part in re.split(r"&&|\|\||;", script):
+        words = shlex.split(part)
+        if words[:3] in (["python", "-m", "pip"], ["python3", "-m", "pip"]):
+            words = words[2:]
+        is_pip = len(words) >= 2 and posixpath.basename(words[0]) in ("pip", "pip3")
+        if is_pip and words[1] in ("install", "wheel"):
+            commands.append(words[1:])
+    return commands
+
+
+def _requirement_files(words: list[str]) -> list[str]:
+    files = []
+    for index, word in enumerate(words):
+        if word in ("-r", "--requirement") and index + 1 < len(words):
+            files.append(words[index + 1])
+        elif word.startswith("--requirement="):
+            files.append(word.split("=", 1)[1])
+    return files
+
+
+def _copied_source(stage: Stage, path: str) -> str | None:
+    """The build-context file a stage's COPY put at `path` (relative to its WORKDIR)."""
+    workdir = stage.last("WORKDIR")
+    base = workdir.arguments if workdir else "/"
+    wanted = posixpath.normpath(posixpath.join(base, path))
+    for copy in stage.all("COPY"):
+        options, words = copy.options_and_words()
+        if "from" in options or len(words) < 2:
+            continue
+        *sources, destination = words
+        target = posixpath.join(base, destination)
+        into_directory = destination.endswith("/") or len(sources) > 1
+        for source in sources:
+            placed = target
+            if into_directory:
+                placed = posixpath.join(target, posixpath.basename(source))
+            if posixpath.normpath(placed) == wanted:
+                return posixpath.normpath(source)
+    return None

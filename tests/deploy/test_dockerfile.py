@@ -16,6 +16,7 @@ from tests.deploy.dockerfile_checks import (
     entrypoint_problems,
     environment_problems,
     healthcheck_problems,
+    lock_problems,
     multi_stage_problems,
     pyproject_facts,
     python_version_problems,
@@ -48,6 +49,7 @@ def problems(text: str) -> list[str]:
         *copy_source_problems(stages, build_context()),
         *environment_problems(stages),
         *python_version_problems(stages, requires_python),
+        *lock_problems(stages),
     ]
 
 
@@ -74,7 +76,7 @@ def drop_builder(text: str) -> str:
 
 BROKEN: dict[str, tuple[Mutation, str]] = {
     "single stage": (drop_builder, "single stage"),
-    "no wheel built": (replace("RUN pip wheel", "RUN pip install"), "no builder stage"),
+    "no wheel built": (replace("pip wheel", "pip install"), "no builder stage"),
     "nothing copied from the builder": (
         replace("--from=build", "--from=python:3.11"),
         "copies nothing from the builder",
@@ -106,6 +108,22 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     "old python": (
         replace("FROM python:3.11-slim AS build", "FROM python:3.10-slim AS build"),
         "3.10",
+    ),
+    "lock installed without hashes": (
+        replace("--find-links /wheels --require-hashes", "--find-links /wheels"),
+        "without --require-hashes",
+    ),
+    "dependencies resolved for the package": (
+        replace("--no-deps --no-build-isolation", "--no-build-isolation"),
+        "resolves dependencies itself",
+    ),
+    "the dev lock in the image": (
+        replace("COPY requirements/runtime.txt /tmp/", "COPY requirements/lock.txt /tmp/"),
+        "installs requirements/lock.txt",
+    ),
+    "no lock in the runtime stage": (
+        replace("--require-hashes -r /tmp/runtime.txt", "/wheels/*.whl"),
+        "does not install requirements/runtime.txt",
     ),
     "unknown setting": (
         replace("PULLPOLICY_DATA_DIR=", "PULLPOLICY_DATADIR="),
