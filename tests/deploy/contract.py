@@ -17,6 +17,9 @@ LIVENESS_PATH = "/healthz"
 READINESS_PATH = "/readyz"
 
 
+REFUSED = "is refused by the CLI's own parser"
+
+
 class InvalidInvocation(ValueError):
     pass
 
@@ -31,7 +34,9 @@ def parse_invocation(argv: Sequence[object]) -> argparse.Namespace:
     except SystemExit:
         # --help and --version exit too: neither is a service.
         message = errors.getvalue().strip().splitlines()[-1:] or ["prints and exits"]
-        raise InvalidInvocation(f"`pullpolicy {shlex.join(words)}`: {message[0]}") from None
+        # Tests match REFUSED, our words; argparse's own message is only shown.
+        command = f"`pullpolicy {shlex.join(words)}`"
+        raise InvalidInvocation(f"{command} {REFUSED}: {message[0]}") from None
 
 
 def invocation_problems(where: str, argv: object) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.deploy.artefacts import COMPOSE_FILE, DEPLOY, DOCKERFILE, PYPROJECT, compose_document
 from tests.deploy.compose_checks import build_paths, services
+from tests.deploy.contract import REFUSED
 from tests.deploy.dockerfile import DockerfileError, parse_dockerfile
 from tests.deploy.dockerfile_checks import (
     copy_source_problems,
@@ -93,7 +94,7 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         replace('ENTRYPOINT ["pullpolicy"]', "ENTRYPOINT pullpolicy"),
         "exec",
     ),
-    "cmd misspelled": (replace('"--no-worker"]', '"--no-workers"]'), "unrecognized arguments"),
+    "cmd misspelled": (replace('"--no-worker"]', '"--no-workers"]'), REFUSED),
     "cmd on loopback": (replace('"0.0.0.0"', '"127.0.0.1"'), "unreachable from outside"),
     "cmd with a worker inside": (replace(', "--no-worker"]', "]"), "needs --no-worker"),
     "exposed port differs": (replace("EXPOSE 8000", "EXPOSE 9000"), "the container exposes 9000"),

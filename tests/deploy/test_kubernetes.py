@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.artefacts import DOCKERFILE, Document, kubernetes_documents
+from tests.deploy.contract import REFUSED
 from tests.deploy.dockerfile import parse_dockerfile
 from tests.deploy.dockerfile_checks import runtime_uid
 from tests.deploy.kubernetes_checks import (
@@ -151,9 +152,9 @@ def test_the_schema_validation_rejects_a_broken_copy(name: str, documents: list[
 SEMANTIC_BREAKS: dict[str, tuple[Mutation, str]] = {
     "misspelled cli flag": (
         web_arg("--no-worker", "--no-workers"),
-        "unrecognized arguments: --no-workers",
+        REFUSED,
     ),
-    "unknown subcommand": (on_worker(["args"], ["wrker"]), "invalid choice: 'wrker'"),
+    "unknown subcommand": (on_worker(["args"], ["wrker"]), REFUSED),
     "receiver on loopback": (web_arg("0.0.0.0", "127.0.0.1"), "unreachable from outside"),  # noqa: S104
     "receiver with a worker inside": (
         web_arg("--no-worker", None),
