@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.golden import assert_matches_golden
 from workers.config.model import DEFAULT_CONFIG, Config
 from workers.core import explain, explain_markdown, sarif
 from workers.core.explain import (
@@ -33,12 +33,8 @@ VERSION = "0.1.0"
 
 
 def assert_golden(name: str, text: str) -> None:
-    """Compare with a committed file; UPDATE_GOLDEN=1 rewrites it instead."""
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="")
-    assert text == path.read_text(encoding="utf-8")
+    """Compare with a committed file (UPDATE_GOLDEN=1 rewrites it, and fails: tests/golden.py)."""
+    assert_matches_golden(GOLDEN / name, text)
 
 
 def make(
