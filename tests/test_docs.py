@@ -7,10 +7,12 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+import yaml
 
 from bot.webhooks.body import MAX_BODY_BYTES
 from docs import generate
@@ -197,3 +199,26 @@ def test_readme_limits_match_the_code() -> None:
     assert f"files over {MAX_FILE_BYTES // 2**20} MiB" in text
     assert f"nesting deeper than {MAX_DEPTH} levels" in text
     assert f"413 over {MAX_BODY_BYTES // 10**6} MB" in text  # MB, as GitHub counts
+
+
+def test_the_pre_commit_snippet_pins_a_commit_that_has_its_hooks() -> None:
+    # A tag that does not exist would fail every user who copies the snippet.
+    snippet = next(
+        block.text
+        for block in Document.read(README).blocks
+        if block.info == "yaml" and "repos:" in block.text
+    )
+    (repository,) = yaml.safe_load(snippet)["repos"]
+    rev = str(repository["rev"])
+    assert re.fullmatch(r"[0-9a-f]{40}", rev), f"pin a full commit SHA, not {rev!r}"
+    ancestor = subprocess.run(["git", "merge-base", "--is-ancestor", rev, "HEAD"], cwd=REPO)
+    assert ancestor.returncode == 0, f"{rev} is not a commit of this repository's history"
+    shown = subprocess.run(
+        ["git", "show", f"{rev}:.pre-commit-hooks.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    hooks_then = {hook["id"] for hook in yaml.safe_load(shown.stdout)}
+    assert {hook["id"] for hook in repository["hooks"]} <= hooks_then
