@@ -9,12 +9,12 @@ rewrites a file that differs and fails, so a rewrite is never a pass; review the
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from tests.golden import assert_matches_golden
 from workers.cli.check import as_json
 from workers.config.model import Config
 from workers.core.explain import text_report
@@ -29,12 +29,7 @@ VERSION = "0.0.0-golden"
 
 
 def assert_golden(path: Path, text: str) -> None:
-    if os.environ.get("UPDATE_GOLDEN") == "1" and (
-        not path.exists() or path.read_text(encoding="utf-8") != text
-    ):
-        path.write_text(text, encoding="utf-8", newline="")
-        pytest.fail(f"rewrote {path.name}: review the diff, then run again without UPDATE_GOLDEN")
-    assert text == path.read_text(encoding="utf-8")
+    assert_matches_golden(path, text)  # one mechanism for every golden file: tests/golden.py
 
 
 def _case(source: Path) -> str:
