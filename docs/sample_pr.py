@@ -18,6 +18,7 @@ from docs.reference import GENERATED_NOTE
 from workers.core.explain_markdown import code_span
 from workers.forge import github_pulls
 from workers.forge.base import (
+    BranchInfo,
     ChangeRequest,
     ChangeRequestDraft,
     ChangeRequestState,
@@ -85,6 +86,9 @@ class _FirstScanForge:
     def branch_head(self, repo: RepoRef, branch: str) -> str | None:
         return None
 
+    def branch(self, repo: RepoRef, branch: str) -> BranchInfo | None:
+        return None
+
     def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
         return []
 
@@ -136,7 +140,7 @@ class _FirstScanForge:
     def comment(self, repo: RepoRef, number: int, body: str) -> None:
         raise UnexpectedCall("comment")
 
-    def delete_branch(self, repo: RepoRef, branch: str) -> None:
+    def delete_branch(self, repo: RepoRef, branch: str, *, expected_head: str) -> None:
         raise UnexpectedCall("delete_branch")
 
     def report(self, repo: RepoRef, report: CheckReport) -> None:

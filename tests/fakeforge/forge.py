@@ -97,6 +97,11 @@ class FakeForge:
         with self._state.lock:
             return self._state.push_commit(full_name, branch, files, message, author, parent)
 
+    def protect_branch(self, full_name: str, branch: str) -> None:
+        """Give `branch` a protection rule (the APIs then show it as protected)."""
+        with self._state.lock:
+            self._state.require_repo(full_name).protected.add(branch)
+
     def branch_head(self, full_name: str, branch: str) -> str | None:
         with self._state.lock:
             return self._state.require_repo(full_name).branch_head(branch)

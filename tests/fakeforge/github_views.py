@@ -270,9 +270,9 @@ class GitHubView:
                 "self": f"{api}/branches/{name}",
                 "html": f"{self.repo_html(repo)}/tree/{name}",
             },
-            "protected": False,
+            "protected": name in repo.protected,
             "protection": {
-                "enabled": False,
+                "enabled": name in repo.protected,
                 "required_status_checks": {
                     "enforcement_level": "off",
                     "contexts": [],

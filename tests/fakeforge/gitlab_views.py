@@ -138,7 +138,7 @@ class GitLabView:
             "commit": self.commit(repo, info),
             "merged": False,
             # GitLab protects the default branch of a new project.
-            "protected": is_default,
+            "protected": is_default or name in repo.protected,
             "default": is_default,
             "developers_can_push": False,
             "developers_can_merge": False,

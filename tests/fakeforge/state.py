@@ -40,6 +40,7 @@ class Repository:
     default_branch: str
     created_at: datetime = field(default_factory=utc_now)
     records: RepoRecords = field(default_factory=RepoRecords)
+    protected: set[str] = field(default_factory=set)  # branch names with a protection rule
 
     @property
     def owner(self) -> str:

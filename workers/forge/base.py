@@ -79,6 +79,12 @@ class ChangeRequestDraft:
 
 
 @dataclass(frozen=True)
+class BranchInfo:
+    head: str
+    protected: bool  # the forge restricts pushes to it (a protection rule or the default's)
+
+
+@dataclass(frozen=True)
 class CommitInfo:
     sha: str
     parents: tuple[str, ...]
@@ -165,6 +171,10 @@ class Forge(Protocol):
         """Head sha of `branch`, or None when it does not exist."""
         ...
 
+    def branch(self, repo: RepoRef, branch: str) -> BranchInfo | None:
+        """Head and protection of `branch`, or None when it does not exist."""
+        ...
+
     def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
         """Commits on `branch` that are not on `base_sha`, newest first."""
         ...
@@ -182,7 +192,10 @@ class Forge(Protocol):
         """Write one commit (base_sha + changes) to `branch` and return its sha.
 
         `expected_head=None` creates the branch (Conflict if it exists); otherwise the branch is
-        force-moved only if it still points at `expected_head` (Conflict if it moved).
+        force-moved only if it still points at `expected_head` (Conflict if it moved). Neither
+        forge's API has a compare-and-swap on refs: the head is read right before the forced
+        write, so the window for a push to slip in is one round trip. The default branch is
+        refused (ValueError).
         """
         ...
 
@@ -208,7 +221,11 @@ class Forge(Protocol):
 
     def comment(self, repo: RepoRef, number: int, body: str) -> None: ...
 
-    def delete_branch(self, repo: RepoRef, branch: str) -> None: ...
+    def delete_branch(self, repo: RepoRef, branch: str, *, expected_head: str) -> None:
+        """Delete `branch` only if it still points at `expected_head`, the head whose commits
+        the caller checked (Conflict if it moved: a push may have brought someone's work).
+        Gone already is fine; the default branch is refused (ValueError)."""
+        ...
 
     def report(self, repo: RepoRef, report: CheckReport) -> None: ...
 

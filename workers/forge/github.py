@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from workers.forge import github_git, github_pulls
 from workers.forge.base import (
+    BranchInfo,
     ChangeRequest,
     ChangeRequestDraft,
     ChangeRequestState,
@@ -166,6 +167,13 @@ class GitHubForge:
     def branch_head(self, repo: RepoRef, branch: str) -> str | None:
         return github_git.ref_head(self._api(repo), repo.full_name, branch)
 
+    def branch(self, repo: RepoRef, branch: str) -> BranchInfo | None:
+        try:
+            data = self._api(repo).call("GET", f"{self._repo(repo)}/branches/{quote(branch)}")
+        except NotFound:
+            return None
+        return BranchInfo(head=str(data["commit"]["sha"]), protected=bool(data.get("protected")))
+
     def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
         path = f"{self._repo(repo)}/compare/{base_sha}...{quote(branch)}"
         data = self._api(repo).call("GET", path)
@@ -189,11 +197,14 @@ class GitHubForge:
         github_git.point_branch(api, repo.full_name, branch, sha, expected_head)
         return sha
 
-    def delete_branch(self, repo: RepoRef, branch: str) -> None:
+    def delete_branch(self, repo: RepoRef, branch: str, *, expected_head: str) -> None:
         refuse_default_branch(branch, self._default_branch_name(repo))
-        path = f"{self._repo(repo)}/git/refs/heads/{quote(branch)}"
-        with suppress(NotFound):  # already gone: the state we wanted
-            self._api(repo).call("DELETE", path)
+        api = self._api(repo)
+        # No compare-and-swap for a DELETE either: the head is read right before it.
+        if not github_git.still_at(api, repo.full_name, branch, expected_head):
+            return  # already gone: the state we wanted
+        with suppress(NotFound):
+            api.call("DELETE", f"{self._repo(repo)}/git/refs/heads/{quote(branch)}")
 
     # -- pull requests and checks ------------------------------------------------------
 

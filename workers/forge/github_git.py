@@ -144,6 +144,17 @@ def ref_head(api: GitHubApi, full_name: str, branch: str) -> str | None:
     return str(data["object"]["sha"])
 
 
+def still_at(api: GitHubApi, full_name: str, branch: str, expected_head: str) -> bool:
+    """True when `branch` points at `expected_head`, False when it is gone; Conflict when it
+    points elsewhere (someone pushed since the caller looked)."""
+    current = ref_head(api, full_name, branch)
+    if current is not None and current != expected_head:
+        raise Conflict(
+            f"github {full_name}: branch {branch} is at {current}, expected {expected_head}"
+        )
+    return current is not None
+
+
 def point_branch(
     api: GitHubApi, full_name: str, branch: str, sha: str, expected_head: str | None
 ) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from workers.forge import gitlab_mrs
 from workers.forge.base import (
+    BranchInfo,
     ChangeRequest,
     ChangeRequestDraft,
     ChangeRequestState,
@@ -120,12 +121,16 @@ class GitLabForge:
         return self._api.raw(file_path, {"ref": sha})
 
     def branch_head(self, repo: RepoRef, branch: str) -> str | None:
+        info = self.branch(repo, branch)
+        return None if info is None else info.head
+
+    def branch(self, repo: RepoRef, branch: str) -> BranchInfo | None:
         path = f"{project_path(repo.full_name)}/repository/branches/{quote(branch, safe='')}"
         try:
             data = self._api.call("get", path)
         except NotFound:
             return None
-        return str(data["commit"]["id"])
+        return BranchInfo(head=str(data["commit"]["id"]), protected=bool(data.get("protected")))
 
     def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
         params = {"from": base_sha, "to": branch}
@@ -153,13 +158,8 @@ class GitLabForge:
         check_changes(changes)
         base = self._listing(repo, base_sha)
         actions = [action for change in changes if (action := _action(change, base))]
-        if expected_head is not None:
-            current = self.branch_head(repo, branch)
-            if current != expected_head:
-                raise Conflict(
-                    f"gitlab {repo.full_name}: branch {branch} is at {current or 'nothing'}, "
-                    f"expected {expected_head}"
-                )
+        if expected_head is not None and not self._still_at(repo, branch, expected_head):
+            raise Conflict(f"gitlab {repo.full_name}: branch {branch} vanished while updating")
         body = {
             "branch": branch,
             "start_sha": base_sha,
@@ -172,11 +172,25 @@ class GitLabForge:
         )
         return str(commit["id"])
 
-    def delete_branch(self, repo: RepoRef, branch: str) -> None:
+    def delete_branch(self, repo: RepoRef, branch: str, *, expected_head: str) -> None:
         refuse_default_branch(branch, self._default_branch_name(repo))
+        # No compare-and-swap for a DELETE either: the head is read right before it.
+        if not self._still_at(repo, branch, expected_head):
+            return  # already gone: the state we wanted
         path = f"{project_path(repo.full_name)}/repository/branches/{quote(branch, safe='')}"
-        with suppress(NotFound):  # already gone: the state we wanted
+        with suppress(NotFound):
             self._api.call("delete", path)
+
+    def _still_at(self, repo: RepoRef, branch: str, expected_head: str) -> bool:
+        """True when `branch` points at `expected_head`, False when it is gone; Conflict when
+        it points elsewhere (someone pushed since the caller looked)."""
+        current = self.branch_head(repo, branch)
+        if current is not None and current != expected_head:
+            raise Conflict(
+                f"gitlab {repo.full_name}: branch {branch} is at {current}, "
+                f"expected {expected_head}"
+            )
+        return current is not None
 
     # -- merge requests and statuses -----------------------------------------------------
 

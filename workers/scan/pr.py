@@ -2,15 +2,18 @@
 
 State lives in the forge: our branch, and the hidden marker at the end of each PR body (the
 fingerprints it fixes). A PR closed unmerged declines its fingerprints for good.
+
+Decide first, then act: `branch_facts` reads what the forge shows of the branch,
+`pr_decision.decide` (pure: the README's "The pull request" diagram, with table tests in
+tests/workers/scan/test_pr_decision.py) picks the plan, `_act` carries it out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, replace
 
-from workers.config.model import Config
+from workers.config.model import DEFAULT_BRANCH, Config
 from workers.core.explain import body_digest, commit_message, parse_marker, pr_title
 from workers.core.explain_markdown import pr_body
 from workers.core.findings import Exempted, Finding
@@ -22,8 +25,10 @@ from workers.forge.base import (
     Conflict,
     FileChange,
     Forge,
+    NotFound,
     RepoRef,
 )
+from workers.scan.pr_decision import BranchFacts, Facts, Plan, Step, decide, needs_branch
 
 BOT_TRAILER = "Generated-by: pullpolicy"  # marks the bot's own commits on its branch
 ALL_STATES = (ChangeRequestState.OPEN, ChangeRequestState.CLOSED, ChangeRequestState.MERGED)
@@ -31,19 +36,19 @@ CLOSE_COMMENT = (
     "Every container in this repository now has `imagePullPolicy: Always` (or is exempted), "
     "so this pull request is no longer needed. Closing it and deleting its branch."
 )
+CLOSE_KEEP_BRANCH_COMMENT = (
+    "Every container in this repository now has `imagePullPolicy: Always` (or is exempted), "
+    "so this pull request is no longer needed. Closing it; its branch `{branch}` stays, as it "
+    "holds commits that are not pullpolicy's."
+)
 HANDS_OFF_COMMENT = (
     "Someone else pushed commits to `{branch}`, so pullpolicy will no longer rewrite this "
-    "branch. It keeps reporting findings; close this pull request to let it open a fresh one."
+    "branch. It keeps reporting findings; to let it propose fixes again, close this pull "
+    "request and delete the branch."
 )
 
 
-class Action(StrEnum):
-    NONE = "none"  # nothing to fix and nothing open
-    OPENED = "opened"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    CLOSED = "closed"
-    HANDS_OFF = "hands-off"  # a human commit on our branch: left alone
+Action = Step  # the scan outcome names the step taken
 
 
 MAX_FIXES_PER_PR = 1000
@@ -70,6 +75,7 @@ class PrResult:
     action: Action
     number: int | None = None
     url: str | None = None
+    problem: str = ""  # why the branch was left alone (HANDS_OFF, BLOCKED, INVALID_BRANCH)
 
 
 def declined_fingerprints(requests: Sequence[ChangeRequest]) -> frozenset[str]:
@@ -99,48 +105,89 @@ def ensure_fix_pr(
     `hands_off_noted` says we already commented about human commits on this PR.
     """
     branch = config.pull_request.branch
-    current = next((r for r in requests if r.state == ChangeRequestState.OPEN), None)
-    if not proposal.changes:
-        if current is None:
-            return PrResult(Action.NONE)
-        if proposal.too_big:  # findings remain: "all fixed, closing" would be false
-            return PrResult(Action.UNCHANGED, current.number, current.url)
-        forge.close_change_request(repo, current.number, CLOSE_COMMENT)
-        # Someone else's commits on the branch are theirs to delete, not ours.
-        if not _foreign_commits(forge.branch_commits(repo, branch, proposal.base_sha)):
-            forge.delete_branch(repo, branch)
-        return PrResult(Action.CLOSED, current.number, current.url)
-
-    body = pr_body(
-        proposal.findings,
-        exempted=proposal.exempted,
-        skipped=proposal.skipped,
-        version=version,
-        limit=forge.body_limit,
-        held_back=proposal.held_back,
+    # Only a PR carrying our marker is ours: a person's PR from the same branch is not touched.
+    current = next(
+        (
+            r
+            for r in requests
+            if r.state == ChangeRequestState.OPEN and parse_marker(r.body) is not None
+        ),
+        None,
     )
+    body = ""
+    if proposal.changes:
+        body = pr_body(
+            proposal.findings,
+            exempted=proposal.exempted,
+            skipped=proposal.skipped,
+            version=version,
+            limit=forge.body_limit,
+            held_back=proposal.held_back,
+        )
+    facts = Facts(
+        branch_name=branch,
+        default_branch=proposal.target_branch,
+        configured=branch != DEFAULT_BRANCH,
+        has_changes=bool(proposal.changes),
+        too_big=bool(proposal.too_big),
+        open_request=None if current is None else current.number,
+        same_body=current is not None and bool(body) and _same(current, body),
+        hands_off_noted=hands_off_noted,
+    )
+    if needs_branch(facts):
+        facts = replace(facts, branch=branch_facts(forge, repo, branch, proposal.base_sha))
+    return _act(forge, repo, proposal, config, decide(facts), current, body)
+
+
+def branch_facts(forge: Forge, repo: RepoRef, branch: str, base_sha: str) -> BranchFacts:
+    """What the forge shows of `branch` now: its head, protection, and how many of its commits
+    since `base_sha` (the default branch's head) are not the bot's."""
+    info = forge.branch(repo, branch)
+    if info is None:
+        return BranchFacts(head=None)
+    try:
+        commits = forge.branch_commits(repo, branch, base_sha)
+    except NotFound:  # no common history with the default branch (or gone meanwhile)
+        return BranchFacts(info.head, info.protected, foreign_commits=1)
+    return BranchFacts(info.head, info.protected, _foreign_count(commits, info.head))
+
+
+def _act(
+    forge: Forge,
+    repo: RepoRef,
+    proposal: Proposal,
+    config: Config,
+    plan: Plan,
+    current: ChangeRequest | None,
+    body: str,
+) -> PrResult:
+    branch = config.pull_request.branch
+    number = None if current is None else current.number
+    url = None if current is None else current.url
+    if plan.step in (Step.NOTHING, Step.KEEP, Step.BLOCKED, Step.INVALID_BRANCH):
+        return PrResult(plan.step, number, url, plan.problem)
+    if current is not None and plan.step == Step.HANDS_OFF:
+        if plan.comment:
+            forge.comment(repo, current.number, HANDS_OFF_COMMENT.format(branch=branch))
+        return PrResult(plan.step, current.number, current.url, plan.problem)
+    if current is not None and plan.step == Step.CLOSE:
+        comment = CLOSE_COMMENT if plan.delete_branch else CLOSE_KEEP_BRANCH_COMMENT
+        forge.close_change_request(repo, current.number, comment.format(branch=branch))
+        if plan.delete_branch and plan.expected_head is not None:
+            forge.delete_branch(repo, branch, expected_head=plan.expected_head)
+        return PrResult(plan.step, current.number, current.url)
+
     title = pr_title(proposal.findings, config)
-    if current is not None and _same(current, body):
-        return PrResult(Action.UNCHANGED, current.number, current.url)
-
-    head = forge.branch_head(repo, branch)
-    if current is not None and head is not None:
-        foreign = _foreign_commits(forge.branch_commits(repo, branch, proposal.base_sha))
-        if foreign:
-            if not hands_off_noted:
-                forge.comment(repo, current.number, HANDS_OFF_COMMENT.format(branch=branch))
-            return PrResult(Action.HANDS_OFF, current.number, current.url)
-
     message = f"{commit_message(proposal.findings, config)}\n\n{BOT_TRAILER}\n"
     forge.commit_files(
-        repo, branch, proposal.base_sha, proposal.changes, message, expected_head=head
+        repo, branch, proposal.base_sha, proposal.changes, message, expected_head=plan.expected_head
     )
     if current is not None:
         labels = list(config.pull_request.labels) or None
         updated = forge.update_change_request(
             repo, current.number, title=title, body=body, labels=labels
         )
-        return PrResult(Action.UPDATED, updated.number, updated.url)
+        return PrResult(Step.UPDATE, updated.number, updated.url)
     draft = ChangeRequestDraft(
         title=title,
         body=body,
@@ -160,12 +207,16 @@ def ensure_fix_pr(
         if not existing:
             raise
         created = forge.update_change_request(repo, existing[0].number, title=title, body=body)
-    return PrResult(Action.OPENED, created.number, created.url)
+    return PrResult(Step.OPEN, created.number, created.url)
 
 
 def _same(request: ChangeRequest, body: str) -> bool:
     return body_digest(request.body) == body_digest(body)
 
 
-def _foreign_commits(commits: Sequence[CommitInfo]) -> list[CommitInfo]:
-    return [commit for commit in commits if BOT_TRAILER not in commit.message]
+def _foreign_count(commits: Sequence[CommitInfo], head: str) -> int:
+    """Commits that are not the bot's; a list that does not reach the head (the forge cut it
+    short) cannot prove the rest are ours, so it counts as one more foreign commit."""
+    foreign = sum(BOT_TRAILER not in commit.message for commit in commits)
+    complete = not commits or any(commit.sha == head for commit in commits)
+    return foreign if complete else foreign + 1

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workers import __version__
-from workers.config.loading import ConfigError, parse_config
+from workers.config.loading import ConfigError, ConfigIssue, parse_config
 from workers.config.model import CONFIG_FILENAME, Config, Mode
 from workers.core.explain import finding_message
 from workers.core.findings import Exempted, FileReport, Finding
@@ -39,6 +39,7 @@ log = logging.getLogger(WORKER_LOGGER_NAME)
 
 CHECK_NAME = "pullpolicy"
 CONFIG_INVALID_TITLE = f"{CONFIG_FILENAME} is invalid"
+BRANCH_KEY = "pull_request.branch"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class ScanOutcome:
     action: str  # a pr.Action value, or "disabled" / "invalid-config" / "checked"
     pr_number: int | None = None
     api_calls: int = 0
+    detail: str = ""  # why the bot left its branch alone, when it did
 
 
 def run(
@@ -111,18 +113,48 @@ def run(
             hands_off_noted(r.number) for r in requests if r.state == ChangeRequestState.OPEN
         ),
     )
+    action = result.action.value
+    if result.problem:
+        action = _report_branch_problem(forge, repo, head, result, reports)
+        log.warning(
+            "branch left alone",
+            extra={"repository": job.repo, "head_sha": head, "reason": result.problem},
+        )
     log.info(
         "scan done",
         extra={
             "repository": job.repo,
             "head_sha": head,
             "findings": len(findings),
-            "action": result.action.value,
+            "action": action,
         },
     )
-    return _outcome(
-        job, head, forge, start_calls, len(findings), result.action.value, result.number
+    outcome = _outcome(job, head, forge, start_calls, len(findings), action, result.number)
+    return replace(outcome, detail=result.problem)
+
+
+def _report_branch_problem(
+    forge: Forge, repo: RepoRef, head: str, result: PrResult, reports: Sequence[FileReport]
+) -> str:
+    """Tell the repository why its fixes were not written; returns the scan outcome. A branch
+    `.pullpolicy.yml` names but pullpolicy may not write is a config error, reported as one."""
+    if result.action == Action.INVALID_BRANCH:
+        issue = ConfigIssue(path=BRANCH_KEY, message=result.problem, line=None)
+        forge.report(repo, _config_report(head, ConfigError([issue])))
+        return "invalid-config"
+    report = _findings_report(head, reports)
+    forge.report(
+        repo,
+        replace(
+            report,
+            conclusion=CheckConclusion.FAILURE
+            if result.action == Action.BLOCKED
+            else CheckConclusion.NEUTRAL,
+            title=f"{report.title}; no fix written: {result.problem}",
+            summary=f"pullpolicy left its branch alone: {result.problem}.",
+        ),
     )
+    return result.action.value
 
 
 def _scan_cached(

@@ -12,6 +12,7 @@ from tests.forge_subjects import REPO, Subject
 from workers.forge import github_git
 from workers.forge.base import (
     Annotation,
+    BranchInfo,
     ChangeRequestDraft,
     ChangeRequestState,
     CheckConclusion,
@@ -195,8 +196,39 @@ def test_the_default_branch_is_never_written(subject: Subject) -> None:
             repo, "main", head, [FileChange("a", b"a")], "m", expected_head=head
         )
     with pytest.raises(ValueError, match="default branch"):
-        subject.forge.delete_branch(repo, "main")
+        subject.forge.delete_branch(repo, "main", expected_head=head)
     assert subject.fake.branch_head(REPO, "main") == head
+
+
+def test_an_existing_branch_is_never_overwritten_by_a_create(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    _, head = subject.forge.default_branch(repo)
+    theirs = subject.fake.push_commit(REPO, BOT_BRANCH, {"note.txt": "mine"}, "someone's work")
+    change = [FileChange("k8s/app/deployment.yaml", FIXED)]
+    with pytest.raises(Conflict):
+        subject.forge.commit_files(repo, BOT_BRANCH, head, change, "fix", expected_head=None)
+    assert subject.fake.branch_head(REPO, BOT_BRANCH) == theirs
+
+
+def test_a_branch_that_gained_commits_is_never_deleted(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    _, head = subject.forge.default_branch(repo)
+    change = [FileChange("k8s/app/deployment.yaml", FIXED)]
+    ours = subject.forge.commit_files(repo, BOT_BRANCH, head, change, "fix", expected_head=None)
+    human = subject.fake.push_commit(REPO, BOT_BRANCH, {"note.txt": "mine"}, "human")
+    with pytest.raises(Conflict):
+        subject.forge.delete_branch(repo, BOT_BRANCH, expected_head=ours)
+    assert subject.fake.branch_head(REPO, BOT_BRANCH) == human
+    assert subject.fake.read(REPO, human, "note.txt") == b"mine"
+
+
+def test_branch_shows_head_and_protection(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    head = subject.fake.push_commit(REPO, "release/1", {"x": "x"}, "release")
+    assert subject.forge.branch(repo, "nope") is None
+    assert subject.forge.branch(repo, "release/1") == BranchInfo(head, protected=False)
+    subject.fake.protect_branch(REPO, "release/1")
+    assert subject.forge.branch(repo, "release/1") == BranchInfo(head, protected=True)
 
 
 def test_branch_commits_lists_commits_beyond_base_newest_first(subject: Subject) -> None:
@@ -217,10 +249,10 @@ def test_branch_commits_lists_commits_beyond_base_newest_first(subject: Subject)
 
 def test_delete_branch_is_idempotent(subject: Subject) -> None:
     repo = subject.seed(FILES)
-    subject.fake.push_commit(REPO, BOT_BRANCH, {"x": "x"}, "x")
-    subject.forge.delete_branch(repo, BOT_BRANCH)
+    head = subject.fake.push_commit(REPO, BOT_BRANCH, {"x": "x"}, "x")
+    subject.forge.delete_branch(repo, BOT_BRANCH, expected_head=head)
     assert subject.fake.branch_head(REPO, BOT_BRANCH) is None
-    subject.forge.delete_branch(repo, BOT_BRANCH)
+    subject.forge.delete_branch(repo, BOT_BRANCH, expected_head=head)
     assert subject.fake.branch_head(REPO, "main") is not None
 
 

@@ -64,7 +64,7 @@ def full_scenario(subject: Subject, failures: list[BaseException]) -> None:
     expect_failure(lambda: forge.branch_head(repo, BRANCH))
     forge.report(repo, CheckReport("pullpolicy", sha, CheckConclusion.NEUTRAL, "t", "s"))
     forge.close_change_request(repo, number, comment="bye")
-    forge.delete_branch(repo, BRANCH)
+    forge.delete_branch(repo, BRANCH, expected_head=sha)
     impatient = subject.make(timeout=1)
     subject.fake.slow_next(1, 2)
     expect_failure(lambda: impatient.branch_head(repo, "main"))
