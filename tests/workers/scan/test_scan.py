@@ -8,6 +8,7 @@ from tests.fakeforge.records import ChangeRequestRecord
 from tests.forge_subjects import REPO, Subject
 from workers.config.model import DEFAULT_BRANCH
 from workers.core.explain import parse_marker
+from workers.forge.base import ChangeRequestDraft
 from workers.jobs import ScanJob
 from workers.scan import pr
 from workers.scan import run as scan
@@ -281,3 +282,73 @@ def test_an_open_pr_is_not_closed_as_all_fixed_when_its_file_became_too_big(
     assert run(subject).action == "unchanged"
     (request,) = open_requests(subject)
     assert request.state == "open"
+
+
+def reports_of(subject: Subject) -> list[dict[str, object]]:
+    return (
+        subject.fake.check_runs(REPO) if subject.kind == "github" else subject.fake.statuses(REPO)
+    )
+
+
+def test_an_existing_branch_with_someones_commits_is_left_alone_and_reported(
+    subject: Subject,
+) -> None:
+    subject.seed({"k8s/web.yaml": DEPLOYMENT})
+    theirs = subject.fake.push_commit(REPO, DEFAULT_BRANCH, {"NOTES.md": "mine\n"}, "my work")
+    outcome = run(subject)
+    assert outcome.action == "branch-blocked" and outcome.findings == 1
+    assert "1 commit(s) that are not pullpolicy's" in outcome.detail
+    assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == theirs
+    assert subject.fake.read(REPO, theirs, "NOTES.md") == b"mine\n"
+    assert subject.fake.change_requests(REPO) == []
+    (report,) = reports_of(subject)
+    assert DEFAULT_BRANCH in str(report) and "not pullpolicy's" in str(report)
+    assert run(subject).action == "branch-blocked"  # and so at every scan, never a reset
+
+
+def test_a_configured_branch_with_someones_work_is_a_config_error(subject: Subject) -> None:
+    subject.seed({"k8s/web.yaml": DEPLOYMENT, ".pullpolicy.yml": "pull_request:\n  branch: dev\n"})
+    theirs = subject.fake.push_commit(REPO, "dev", {"app.py": "print()\n"}, "feature work")
+    person = subject.forge.create_change_request(
+        subject.ref(), ChangeRequestDraft("My feature", "please review", "dev", "main")
+    )
+    outcome = run(subject)
+    assert outcome.action == "invalid-config"
+    assert subject.fake.branch_head(REPO, "dev") == theirs
+    (request,) = subject.fake.change_requests(REPO)
+    assert (request.number, request.body, request.comments) == (person.number, "please review", [])
+    (report,) = reports_of(subject)
+    assert "pull_request.branch" in str(report) and "`dev`" in str(report)
+
+
+def test_the_default_branch_as_pr_branch_is_a_config_error(subject: Subject) -> None:
+    subject.seed({"k8s/web.yaml": DEPLOYMENT, ".pullpolicy.yml": "pull_request:\n  branch: main\n"})
+    head = subject.fake.branch_head(REPO, "main")
+    outcome = run(subject)
+    assert outcome.action == "invalid-config"
+    assert "`main` is the default branch" in outcome.detail
+    assert subject.fake.branch_head(REPO, "main") == head
+    (report,) = reports_of(subject)
+    assert "pull_request.branch" in str(report)
+
+
+def test_a_protected_configured_branch_is_a_config_error(subject: Subject) -> None:
+    config = "pull_request:\n  branch: release\n"
+    subject.seed({"k8s/web.yaml": DEPLOYMENT, ".pullpolicy.yml": config})
+    release = subject.fake.push_commit(REPO, "release", {}, "cut", author=("Bot", "x@example.com"))
+    subject.fake.protect_branch(REPO, "release")
+    outcome = run(subject)
+    assert outcome.action == "invalid-config" and "protected" in outcome.detail
+    assert subject.fake.branch_head(REPO, "release") == release
+    assert subject.fake.change_requests(REPO) == []
+
+
+def test_our_stale_branch_without_a_pr_is_reused(subject: Subject) -> None:
+    subject.seed({"k8s/web.yaml": DEPLOYMENT})
+    first = run(subject)
+    assert first.pr_number is not None
+    subject.fake.close(REPO, first.pr_number)  # declined; the branch stays, holding only ours
+    subject.fake.push_commit(REPO, "main", {"k8s/job.yaml": JOB}, "add a job")
+    assert run(subject).action == "opened"
+    head = subject.fake.branch_head(REPO, DEFAULT_BRANCH)
+    assert head is not None and BOT_TRAILER in subject.fake.commit_message(REPO, head)
