@@ -144,7 +144,7 @@ def _scans(scans: list[dict[str, Any]]) -> str:
         f"<td>{escape(scan['repository'])}</td>"
         f"<td><code>{escape((scan['head_sha'] or '')[:12])}</code></td>"
         f"<td>{escape(scan['reason'])}</td>"
-        f"<td>{escape(scan['outcome'])}</td>"
+        f"<td>{_outcome(scan)}</td>"
         f"<td>{escape('' if scan['findings'] is None else scan['findings'])}</td>"
         f"<td>{_change_request(scan)}</td>"
         "</tr>"
@@ -155,6 +155,11 @@ def _scans(scans: list[dict[str, Any]]) -> str:
         "<th>Repository</th><th>Commit</th><th>Why</th><th>Outcome</th><th>Findings</th>"
         f"<th>Pull request</th></tr>{rows}</table>"
     )
+
+
+def _outcome(scan: dict[str, Any]) -> str:
+    detail = scan.get("detail")  # why the branch was left alone; absent in older records
+    return escape(f"{scan['outcome']}: {detail}" if detail else scan["outcome"])
 
 
 def _change_request(scan: dict[str, Any]) -> str:

@@ -44,6 +44,7 @@ class ScanRecord:
     pr_url: str | None
     reason: str  # why the scan ran: "push", "installation", ...
     finished_at: str  # ISO 8601, UTC
+    detail: str = ""  # why the bot left its branch alone, when it did
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScanRecord:
@@ -57,6 +58,7 @@ class ScanRecord:
             pr_url=_optional_str(data.get("pr_url")),
             reason=str(data.get("reason", "")),
             finished_at=str(data["finished_at"]),
+            detail=str(data.get("detail") or ""),
         )
 
 
@@ -75,6 +77,7 @@ def scan_record(
         pr_url=None if number is None else change_request_url(settings, job, number),
         reason=job.reason,
         finished_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        detail=str(result.get("detail") or ""),
     )
 
 

@@ -83,6 +83,17 @@ def test_latest_scans_are_listed_newest_first_and_escaped(
     assert "aaaaaaaaaaaa" in page and "opened" in page
 
 
+def test_a_scan_that_left_the_branch_alone_says_why(client: TestClient, tmp_path: Path) -> None:
+    activity = SqliteActivity(tmp_path / "data" / "activity.sqlite")
+    why = "branch `pullpolicy/always-pull-images` has 1 commit(s) that are not pullpolicy's"
+    activity.record(record(outcome="branch-blocked", pr_number=None, pr_url=None, detail=why))
+    activity.close()
+    (scan,) = client.get("/status.json").json()["scans"]
+    assert (scan["outcome"], scan["detail"]) == ("branch-blocked", why)
+    page = client.get("/status").text
+    assert "branch-blocked: branch `pullpolicy/always-pull-images` has 1 commit(s)" in page
+
+
 def test_the_app_set_up_is_shown_without_its_secrets(fake_forge: FakeForge, tmp_path: Path) -> None:
     bot = SetupBot(fake_forge, tmp_path / "data")
     try:

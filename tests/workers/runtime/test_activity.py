@@ -47,6 +47,9 @@ def test_a_record_says_what_the_scan_did_and_where_its_pr_is() -> None:
     assert (made.outcome, made.findings, made.head_sha) == ("opened", 3, "d" * 40)
     assert made.finished_at == "2026-01-02T03:04:05+00:00"
     assert scan_record(settings, PUSH, {**result, "pr_number": None}, now).pr_url is None
+    assert made.detail == ""
+    blocked = {**result, "action": "branch-blocked", "detail": "branch `x` is not ours"}
+    assert scan_record(settings, PUSH, blocked, now).detail == "branch `x` is not ours"
     gitlab = ScanJob(forge="gitlab", repo="group/app", reason="push")
     on_gitlab = Settings(gitlab_url="https://gitlab.example.com/")
     assert (
