@@ -51,8 +51,8 @@ SCANS = Family(
     "pullpolicy_scans",
     Kind.COUNTER,
     "Scans finished, by outcome: a pull request action (opened, updated, unchanged, closed, "
-    "hands-off, none), disabled, invalid-config, checked (mode: check), dropped (repository "
-    "gone or access lost) or failed (retries exhausted).",
+    "hands-off, branch-blocked, none), disabled, invalid-config, checked (mode: check), dropped "
+    "(repository gone or access lost) or failed (retries exhausted).",
     ("forge", "outcome"),
 )
 SCAN_RETRIES = Family(
