@@ -10,7 +10,8 @@ tests/workers/scan/test_pr_decision.py) picks the plan, `_act` carries it out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from workers.config.model import DEFAULT_BRANCH, Config
@@ -27,6 +28,7 @@ from workers.forge.base import (
     Forge,
     NotFound,
     RepoRef,
+    Transient,
 )
 from workers.scan.pr_decision import BranchFacts, Facts, Plan, Step, decide, needs_branch
 
@@ -174,14 +176,21 @@ def _act(
         comment = CLOSE_COMMENT if plan.delete_branch else CLOSE_KEEP_BRANCH_COMMENT
         forge.close_change_request(repo, current.number, comment.format(branch=branch))
         if plan.delete_branch and plan.expected_head is not None:
-            forge.delete_branch(repo, branch, expected_head=plan.expected_head)
+            with _decide_again_if_moved(branch):
+                forge.delete_branch(repo, branch, expected_head=plan.expected_head)
         return PrResult(plan.step, current.number, current.url)
 
     title = pr_title(proposal.findings, config)
     message = f"{commit_message(proposal.findings, config)}\n\n{BOT_TRAILER}\n"
-    forge.commit_files(
-        repo, branch, proposal.base_sha, proposal.changes, message, expected_head=plan.expected_head
-    )
+    with _decide_again_if_moved(branch):
+        forge.commit_files(
+            repo,
+            branch,
+            proposal.base_sha,
+            proposal.changes,
+            message,
+            expected_head=plan.expected_head,
+        )
     if current is not None:
         labels = list(config.pull_request.labels) or None
         updated = forge.update_change_request(
@@ -208,6 +217,16 @@ def _act(
             raise
         created = forge.update_change_request(repo, existing[0].number, title=title, body=body)
     return PrResult(Step.OPEN, created.number, created.url)
+
+
+@contextmanager
+def _decide_again_if_moved(branch: str) -> Iterator[None]:
+    """The adapter refused the write because the branch moved after the facts were read (a
+    push, maybe someone's work): the scan is retried, and decides on what is there then."""
+    try:
+        yield
+    except Conflict as moved:
+        raise Transient(f"branch {branch} moved while being written; scanning again") from moved
 
 
 def _same(request: ChangeRequest, body: str) -> bool:

@@ -8,7 +8,7 @@ from tests.fakeforge.records import ChangeRequestRecord
 from tests.forge_subjects import REPO, Subject
 from workers.config.model import DEFAULT_BRANCH
 from workers.core.explain import parse_marker
-from workers.forge.base import ChangeRequestDraft
+from workers.forge.base import ChangeRequestDraft, Transient
 from workers.jobs import ScanJob
 from workers.scan import pr
 from workers.scan import run as scan
@@ -352,3 +352,24 @@ def test_our_stale_branch_without_a_pr_is_reused(subject: Subject) -> None:
     assert run(subject).action == "opened"
     head = subject.fake.branch_head(REPO, DEFAULT_BRANCH)
     assert head is not None and BOT_TRAILER in subject.fake.commit_message(REPO, head)
+
+
+def test_a_push_between_the_check_and_the_write_is_never_overwritten(subject: Subject) -> None:
+    subject.seed({"k8s/web.yaml": DEPLOYMENT})
+    run(subject)
+    subject.fake.push_commit(REPO, "main", {"k8s/job.yaml": JOB}, "add a job")
+    checked = subject.forge.branch_commits
+    pushed: list[str] = []
+
+    def then_someone_pushes(*args: object, **kwargs: object) -> object:
+        commits = checked(*args, **kwargs)  # type: ignore[arg-type]
+        pushed.append(subject.fake.push_commit(REPO, DEFAULT_BRANCH, {"NOTES.md": "x\n"}, "mine"))
+        return commits
+
+    subject.forge.branch_commits = then_someone_pushes  # type: ignore[method-assign,assignment]
+    with pytest.raises(Transient):  # retried by the task: the next attempt decides afresh
+        run(subject)
+    assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
+    subject.forge.branch_commits = checked  # type: ignore[method-assign]
+    assert run(subject).action == "hands-off"
+    assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
