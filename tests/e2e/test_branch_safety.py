@@ -74,9 +74,9 @@ def repo(request: pytest.FixtureRequest, forge: FakeForge, bot: Bot) -> Repo:
 def finished_scan(repo: Repo) -> dict[str, Any]:
     """The repository's scan as /status lists it, once a worker finished one."""
 
-    def listed() -> dict[str, Any] | None:
+    def listed() -> dict[str, Any]:
         scans = httpx.get(f"{repo.bot.url}/status.json", timeout=5).json()["scans"]
-        return next((scan for scan in scans if scan["repository"] == repo.name), None)
+        return next((scan for scan in scans if scan["repository"] == repo.name), {})
 
     try:
         return wait_for(listed, what=f"a finished scan of {repo.name} on /status")

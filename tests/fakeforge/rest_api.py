@@ -12,6 +12,7 @@ from tests.fakeforge.github_apps import GitHubAppRoutes, rate_headers
 from tests.fakeforge.github_checks import GitHubCheckRoutes
 from tests.fakeforge.github_common import error_body
 from tests.fakeforge.github_git import GitHubGitRoutes
+from tests.fakeforge.github_graphql import GitHubGraphQlRoutes
 from tests.fakeforge.github_pulls import GitHubPullRoutes
 from tests.fakeforge.gitlab_merge_requests import GitLabMergeRequestRoutes
 from tests.fakeforge.gitlab_repository import GitLabRepositoryRoutes
@@ -110,6 +111,15 @@ class GitHubApi:
 
     def common_headers(self) -> list[tuple[str, str]]:
         return [*rate_headers(), ("X-GitHub-Api-Version-Selected", "2022-11-28")]
+
+
+class GitHubGraphQlApi(GitHubApi):
+    """`/api/graphql`: where PyGithub sends GraphQL when its base_url ends in /api/v3."""
+
+    prefix: tuple[str, ...] = ("api",)
+
+    def __init__(self, state: ForgeState) -> None:
+        self.routes = GitHubGraphQlRoutes(state).routes()
 
 
 class GitLabApi:

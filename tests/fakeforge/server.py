@@ -1,6 +1,7 @@
 """The HTTP front: routing by prefix, authentication, fault injection and the request log.
 
 /api/v3/...        GitHub REST (PyGithub base_url, like GitHub Enterprise)
+/api/graphql       GitHub GraphQL: the updateRefs mutation only
 /gitlab/api/v4/... GitLab REST (python-gitlab url = /gitlab)
 /git/{repo}.git/.. git smart HTTP
 anything else      GitHub's web pages of the App manifest flow (github_web.py), else 404
@@ -20,7 +21,13 @@ from typing import Any
 
 from tests.fakeforge.auth import AuthError
 from tests.fakeforge.github_web import GitHubWeb
-from tests.fakeforge.rest_api import GitHubApi, GitLabApi, RestApi, authenticate
+from tests.fakeforge.rest_api import (
+    GitHubApi,
+    GitHubGraphQlApi,
+    GitLabApi,
+    RestApi,
+    authenticate,
+)
 from tests.fakeforge.smart_http import serve_git
 from tests.fakeforge.state import ForgeState
 from tests.fakeforge.web import (
@@ -38,7 +45,7 @@ class ForgeApplication:
 
     def __init__(self, state: ForgeState) -> None:
         self.state = state
-        self.apis: list[RestApi] = [GitHubApi(state), GitLabApi(state)]
+        self.apis: list[RestApi] = [GitHubApi(state), GitLabApi(state), GitHubGraphQlApi(state)]
         self.web = GitHubWeb(state)
 
     def handle(self, request: Request, query: str) -> Response:

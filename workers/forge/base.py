@@ -192,10 +192,10 @@ class Forge(Protocol):
         """Write one commit (base_sha + changes) to `branch` and return its sha.
 
         `expected_head=None` creates the branch (Conflict if it exists); otherwise the branch is
-        force-moved only if it still points at `expected_head` (Conflict if it moved). Neither
-        forge's API has a compare-and-swap on refs: the head is read right before the forced
-        write, so the window for a push to slip in is one round trip. The default branch is
-        refused (ValueError).
+        force-moved only if it still points at `expected_head` (Conflict if it moved). On
+        GitHub that is one compare-and-swap (GraphQL `updateRefs`); GitLab's API has none, so
+        its adapter reads the head right before the forced write (a push landing within that
+        round trip is overwritten). The default branch is refused (ValueError).
         """
         ...
 
@@ -223,8 +223,9 @@ class Forge(Protocol):
 
     def delete_branch(self, repo: RepoRef, branch: str, *, expected_head: str) -> None:
         """Delete `branch` only if it still points at `expected_head`, the head whose commits
-        the caller checked (Conflict if it moved: a push may have brought someone's work).
-        Gone already is fine; the default branch is refused (ValueError)."""
+        the caller checked (Conflict if it moved: a push may have brought someone's work), with
+        the same compare-and-swap or read-before as `commit_files`. Gone already is fine; the
+        default branch is refused (ValueError)."""
         ...
 
     def report(self, repo: RepoRef, report: CheckReport) -> None: ...

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -89,7 +88,7 @@ class GitHubForge:
         self._token = token
         self._apis: dict[int | None, GitHubApi] = {}
         self._listings = ListingCache()
-        self._default_branches: dict[str, str] = {}
+        self._repositories: dict[str, tuple[str, str]] = {}  # default branch, node id
 
     @property
     def body_limit(self) -> int:
@@ -140,10 +139,17 @@ class GitHubForge:
         return name, head
 
     def _default_branch_name(self, repo: RepoRef) -> str:
-        if repo.full_name not in self._default_branches:
+        return self._repository(repo)[0]
+
+    def _repository_id(self, repo: RepoRef) -> str:
+        """The GraphQL node id, which `updateRefs` names the repository by."""
+        return self._repository(repo)[1]
+
+    def _repository(self, repo: RepoRef) -> tuple[str, str]:
+        if repo.full_name not in self._repositories:
             data = self._api(repo).call("GET", self._repo(repo))
-            self._default_branches[repo.full_name] = str(data["default_branch"])
-        return self._default_branches[repo.full_name]
+            self._repositories[repo.full_name] = (str(data["default_branch"]), str(data["node_id"]))
+        return self._repositories[repo.full_name]
 
     def list_files(self, repo: RepoRef, sha: str) -> list[TreeEntry]:
         return list(self._listing(repo, sha).entries.values())
@@ -194,17 +200,14 @@ class GitHubForge:
         api = self._api(repo)
         base = self._listing(repo, base_sha)
         sha = github_git.write_commit(api, repo.full_name, base, base_sha, changes, message)
-        github_git.point_branch(api, repo.full_name, branch, sha, expected_head)
+        node = self._repository_id(repo)
+        github_git.point_branch(api, repo.full_name, node, branch, sha, expected_head)
         return sha
 
     def delete_branch(self, repo: RepoRef, branch: str, *, expected_head: str) -> None:
         refuse_default_branch(branch, self._default_branch_name(repo))
-        api = self._api(repo)
-        # No compare-and-swap for a DELETE either: the head is read right before it.
-        if not github_git.still_at(api, repo.full_name, branch, expected_head):
-            return  # already gone: the state we wanted
-        with suppress(NotFound):
-            api.call("DELETE", f"{self._repo(repo)}/git/refs/heads/{quote(branch)}")
+        node = self._repository_id(repo)
+        github_git.point_branch(self._api(repo), repo.full_name, node, branch, None, expected_head)
 
     # -- pull requests and checks ------------------------------------------------------
 

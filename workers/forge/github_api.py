@@ -112,6 +112,14 @@ class GitHubApi:
     ) -> Any:
         return self._call(verb, path, params, body)[1]
 
+    def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """One GraphQL request; its answer as sent, `errors` included (GraphQL refuses with
+        a 200 and says why in them)."""
+        body = {"query": query, "variables": dict(variables)}
+        url = self._requester.graphql_url
+        data: dict[str, Any] = self._call("POST", url, None, body, "POST graphql")[1]
+        return data
+
     def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
         """Every item of a paginated list, following `Link: rel="next"`."""
         url: str | None = path
@@ -127,8 +135,9 @@ class GitHubApi:
         path: str,
         params: Mapping[str, Any] | None,
         body: Mapping[str, Any] | None,
+        operation: str | None = None,
     ) -> tuple[dict[str, Any], Any]:
-        operation = f"{verb} {path.split('?')[0]}"
+        operation = operation or f"{verb} {path.split('?')[0]}"
         for attempt in (1, 2):
             try:
                 return self._requester.requestJsonAndCheck(

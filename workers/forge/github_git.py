@@ -144,40 +144,50 @@ def ref_head(api: GitHubApi, full_name: str, branch: str) -> str | None:
     return str(data["object"]["sha"])
 
 
-def still_at(api: GitHubApi, full_name: str, branch: str, expected_head: str) -> bool:
-    """True when `branch` points at `expected_head`, False when it is gone; Conflict when it
-    points elsewhere (someone pushed since the caller looked)."""
-    current = ref_head(api, full_name, branch)
-    if current is not None and current != expected_head:
-        raise Conflict(
-            f"github {full_name}: branch {branch} is at {current}, expected {expected_head}"
-        )
-    return current is not None
+ZERO_SHA = "0" * 40
+UPDATE_REFS = """
+mutation($repositoryId: ID!, $refUpdates: [RefUpdate!]!) {
+  updateRefs(input: {repositoryId: $repositoryId, refUpdates: $refUpdates}) { clientMutationId }
+}
+"""
 
 
 def point_branch(
-    api: GitHubApi, full_name: str, branch: str, sha: str, expected_head: str | None
+    api: GitHubApi,
+    full_name: str,
+    repository_id: str,
+    branch: str,
+    sha: str | None,
+    expected_head: str | None,
 ) -> None:
-    """Create `branch` at `sha`, or force-move it there if it still points at `expected_head`.
+    """Create `branch` at `sha` (`expected_head=None`), force-move it there or delete it
+    (`sha=None`), only if it holds `expected_head` right then: a compare-and-swap.
 
-    GitHub has no compare-and-swap for refs, so the check is a read right before the forced
-    update: the window in which a push can slip through is one round trip.
+    The REST API has none (its PATCH only knows `force`), GraphQL's `updateRefs` does:
+    https://docs.github.com/en/graphql/reference/mutations#updaterefs — `beforeOid` is the
+    value the ref must hold, zeros for "must not exist"; `afterOid` zeros delete it.
     """
-    repo = _repo_path(full_name)
-    if expected_head is None:
-        api.call("POST", f"{repo}/git/refs", body={"ref": f"refs/heads/{branch}", "sha": sha})
+    if sha is None and expected_head is None:
+        raise ValueError("nothing to do: no new head and no expected one")
+    update = {
+        "name": f"refs/heads/{branch}",
+        "beforeOid": expected_head or ZERO_SHA,
+        "afterOid": sha or ZERO_SHA,
+        "force": True,
+    }
+    answer = api.graphql(UPDATE_REFS, {"repositoryId": repository_id, "refUpdates": [update]})
+    errors = answer.get("errors")
+    if not errors:
         return
     current = ref_head(api, full_name, branch)
+    if sha is None and current is None:
+        return  # deleted already: the state we wanted
     if current != expected_head:
         raise Conflict(
             f"github {full_name}: branch {branch} is at {current or 'nothing'}, "
-            f"expected {expected_head}"
+            f"expected {expected_head or 'nothing'}"
         )
-    try:
-        api.call(
-            "PATCH",
-            f"{repo}/git/refs/heads/{quote(branch)}",
-            body={"sha": sha, "force": True},
-        )
-    except NotFound as exc:
-        raise Conflict(f"github {full_name}: branch {branch} vanished while updating") from exc
+    reasons = "; ".join(
+        str(error.get("message", "")) for error in errors if isinstance(error, dict)
+    )
+    raise ForgeError(f"github {full_name}: updateRefs refused {branch}: {reasons}")

@@ -151,8 +151,8 @@ class GitLabForge:
     ) -> str:
         """One commit on `base_sha` written straight to `branch` (`start_sha` + `force`).
 
-        GitLab has no compare-and-swap for branches either: the head is checked by a read
-        right before the forced write.
+        GitLab's API has no compare-and-swap for branches (GitHub's GraphQL has): the head is
+        checked by a read right before the forced write.
         """
         refuse_default_branch(branch, self._default_branch_name(repo))
         check_changes(changes)

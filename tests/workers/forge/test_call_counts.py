@@ -69,10 +69,10 @@ def test_a_scan_then_a_fix(big: Subject) -> None:
         assert [m for m, p in scanned] == ["GET"] * 11
         assert sum("/git/trees/" in p for m, p in scanned) == 1
         assert sum("/git/blobs/" in p for m, p in scanned) == 10
-        # fix: a tree carrying the new texts, a commit, then create the ref / read it and
-        # force-move it: no request per changed file
+        # fix: a tree carrying the new texts, a commit, then create or move the ref in one
+        # compare-and-swap (GraphQL updateRefs): no request per changed file
         assert created == ["POST", "POST", "POST"]
-        assert moved == ["POST", "POST", "GET", "PATCH"]
+        assert moved == ["POST", "POST", "POST"]
     else:
         # scan: the tree listing in pages of 100 entries, then a raw file per candidate
         listing_pages = math.ceil((len(FILES) + DIRECTORIES) / PAGE)
