@@ -276,6 +276,12 @@ def _message(error: Any, loc: Loc) -> str:
         choices = _enum_at(loc)
         if choices:
             return f"expected one of {', '.join(repr(c) for c in choices)}, got {_describe(given)}"
+    if kind == "too_long":  # pydantic words it in items; say what the limit protects
+        limit = error["ctx"]["max_length"]
+        return f"at most {limit} patterns are allowed, got {len(given)}"
+    if kind == "string_too_long":
+        limit = error["ctx"]["max_length"]
+        return f"a pattern is at most {limit} characters long, got {len(given)}"
     if kind in _EXPECTED:
         message = f"expected {_EXPECTED[kind]}, got {_describe(given)}"
         if kind == "tuple_type" and isinstance(given, str):

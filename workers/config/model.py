@@ -10,15 +10,24 @@ from __future__ import annotations
 import json
 import textwrap
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 CONFIG_FILENAME = ".pullpolicy.yml"
 DEFAULT_BRANCH = "pullpolicy/always-pull-images"
 SCHEMA_ID = "https://pullpolicy.dev/schema/pullpolicy.schema.json"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_TITLE = "pullpolicy configuration (.pullpolicy.yml)"
+
+# The file comes from the scanned repository: bound what a hostile one can make a worker do.
+MAX_PATTERNS = 64
+"""Most entries in one list of patterns (`paths.include`, `exempt.images`, ...)."""
+MAX_PATTERN_CHARS = 256
+"""Longest single pattern."""
+
+Pattern = Annotated[str, StringConstraints(max_length=MAX_PATTERN_CHARS)]
+Patterns = Annotated[tuple[Pattern, ...], Field(max_length=MAX_PATTERNS)]
 
 
 class _Model(BaseModel):
@@ -41,9 +50,9 @@ class DigestPolicy(StrEnum):
 
 
 class Paths(_Model):
-    include: tuple[str, ...] = ("**/*.yaml", "**/*.yml", "**/*.json")
+    include: Patterns = ("**/*.yaml", "**/*.yml", "**/*.json")
     """Glob patterns (relative to the repository root) of files to scan."""
-    exclude: tuple[str, ...] = ()
+    exclude: Patterns = ()
     """Glob patterns of files never scanned nor patched."""
 
 
@@ -65,15 +74,15 @@ class Rules(_Model):
 
 
 class Exemptions(_Model):
-    images: tuple[str, ...] = ()
+    images: Patterns = ()
     """Glob patterns on the image reference, e.g. `registry.local/*` or `busybox:*`."""
-    registries: tuple[str, ...] = ()
+    registries: Patterns = ()
     """Registry hosts whose images are exempt, e.g. `registry.internal:5000`."""
-    containers: tuple[str, ...] = ()
+    containers: Patterns = ()
     """Glob patterns on container names."""
-    namespaces: tuple[str, ...] = ()
+    namespaces: Patterns = ()
     """Glob patterns on `metadata.namespace`."""
-    kinds: tuple[str, ...] = ()
+    kinds: Patterns = ()
     """Workload kinds never checked, e.g. `Job`."""
 
 

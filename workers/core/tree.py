@@ -7,13 +7,12 @@ a local checkout (CLI) and a forge's API (workers).
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from workers.config.model import Config, Paths
 from workers.core.findings import FileReport
+from workers.core.globs import glob_match
 from workers.core.helm import ValueRef, check_values, value_refs
 from workers.core.manifest import check_manifest
 from workers.core.yamldoc import Unparseable, decode
@@ -124,33 +123,9 @@ def _scan_chart(
 
 
 def included(path: str, paths: Paths) -> bool:
-    return any(_glob(p).match(path) for p in paths.include) and not any(
-        _glob(p).match(path) for p in paths.exclude
+    return any(glob_match(p, path) for p in paths.include) and not any(
+        glob_match(p, path) for p in paths.exclude
     )
-
-
-@lru_cache(maxsize=256)
-def _glob(pattern: str) -> re.Pattern[str]:
-    """Gitignore-like globs: `*` stays within a directory, `**/` spans any number of them."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
 
 
 def _chart_of(path: str, roots: set[str]) -> str | None:

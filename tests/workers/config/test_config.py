@@ -17,6 +17,8 @@ from pydantic import BaseModel
 from workers.config.loading import MAX_DEPTH, ConfigError, ConfigIssue, parse_config
 from workers.config.model import (
     DEFAULT_CONFIG,
+    MAX_PATTERN_CHARS,
+    MAX_PATTERNS,
     SCHEMA_ID,
     Config,
     DigestPolicy,
@@ -339,6 +341,23 @@ def test_alias_bombs_and_deep_nesting_are_refused() -> None:
     # releases stop deep flow nesting while scanning, in their words) refuses it: no crash.
     deep = "[" * 100_000 + "]" * 100_000
     assert (only_issue(deep).path, only_issue(deep).line) == ("", 1)
+
+
+@pytest.mark.parametrize("key", ["paths.include", "paths.exclude", "exempt.images"])
+def test_too_many_patterns_are_an_error_naming_the_key(key: str) -> None:
+    section, name = key.split(".")
+    many = json.dumps([f"p{i}/*.yaml" for i in range(MAX_PATTERNS + 1)])
+    issue = only_issue(f"{section}:\n  {name}: {many}\n")
+    assert (issue.path, issue.line) == (key, 2)
+    assert str(MAX_PATTERNS) in issue.message
+    parse_config(f"{section}:\n  {name}: {json.dumps(['x'] * MAX_PATTERNS)}\n")  # the cap fits
+
+
+def test_an_overlong_pattern_is_an_error_naming_the_key() -> None:
+    long = "**/" * MAX_PATTERN_CHARS
+    issue = only_issue(f'paths:\n  exclude: ["ok", "{long}"]\n')
+    assert (issue.path, issue.line) == ("paths.exclude[1]", 2)
+    assert str(MAX_PATTERN_CHARS) in issue.message
 
 
 def test_config_error_survives_pickling() -> None:

@@ -146,3 +146,11 @@ def test_path_globs(path: str, paths: Paths, expected: bool) -> None:
 def test_excluded_paths_are_not_read() -> None:
     config = Config(paths=Paths(exclude=("vendor/**",)))
     assert list(run({"vendor/a.yaml": POD, "b.yaml": POD}, config)) == ["b.yaml"]
+
+
+@pytest.mark.timeout(30)  # a safety net only: the old regex never finished on this pattern
+def test_hostile_glob_does_not_hang_the_plan() -> None:
+    deep = "/".join(f"d{i}" for i in range(30)) + "/a.yaml"
+    hostile = Paths(include=("**/" * 14 + "*.yml",))
+    assert included(deep, hostile) is False
+    assert included(deep, Paths(include=("**/" * 14 + "*.yaml",))) is True
