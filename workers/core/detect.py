@@ -56,8 +56,11 @@ def detect(
     `declined` holds fingerprints users turned down: reported as exempted, never patched."""
     result = Detection()
     check_comments = "pullpolicy" in parsed.body
+    lines: list[str] | None = None
+    lines_of: Chunk | None = None
     for chunk, index, document in parsed.documents():
-        lines = chunk.text.splitlines() if check_comments else None
+        if check_comments and lines_of is not chunk:  # once per chunk, not per document
+            lines, lines_of = chunk.text.splitlines(), chunk
         seen: dict[int, int] = {}  # container node id -> index into result.targets
         first_target = len(result.targets)
         kept: list[Container] = []  # containers a fix must not change: exempt or not checked

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -40,10 +40,12 @@ def check(
     containers: Iterable[Located],
     edited: Iterable[Located],
     json_file: bool,
+    numbers: Sequence[int] = (),
 ) -> None:
     """Raise GuardFailure unless `new` equals `old` plus `imagePullPolicy: Always` on exactly
     the `containers` (and at `edited`: scalars or mappings written elsewhere and reached
-    through anchors or merge keys)."""
+    through anchors or merge keys). `numbers[i]` is how messages name document `i` (when the
+    texts are a selection of a file's documents)."""
     before, after = _load_pair(old, new)
     if json_file:
         _check_json(old, new)
@@ -56,10 +58,12 @@ def check(
     for index, (old_doc, new_doc) in enumerate(zip(before, after, strict=True)):
         for path, new_value in _differences(old_doc, new_doc):
             if (index, path) not in allowed or new_value != ALWAYS:
-                raise GuardFailure(f"unexpected change at document {index}, {_show(path)}")
+                number = numbers[index] if numbers else index
+                raise GuardFailure(f"unexpected change at document {number}, {_show(path)}")
     for doc, path in containers:
         if _at(after[doc], (*path, POLICY_KEY)) != ALWAYS:
-            raise GuardFailure(f"document {doc}, {_show(path)} is not Always after the fix")
+            number = numbers[doc] if numbers else doc
+            raise GuardFailure(f"document {number}, {_show(path)} is not Always after the fix")
 
 
 def _load_pair(old: str, new: str) -> tuple[list[Any], list[Any]]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from yaml.nodes import Node
 
@@ -12,7 +12,7 @@ from workers.config.model import Config
 from workers.core import guard
 from workers.core.detect import Target, detect
 from workers.core.exemptions import file_ignored
-from workers.core.findings import FileReport, Finding
+from workers.core.findings import Exempted, FileReport, Finding
 from workers.core.patch import apply, edits_for, is_json, line_ending
 from workers.core.workloads import NEVER_WORKLOADS
 from workers.core.yamldoc import (
@@ -22,8 +22,9 @@ from workers.core.yamldoc import (
     Unparseable,
     check_structure,
     decode,
+    iter_chunks,
     node_paths,
-    parse,
+    strip_bom,
 )
 
 # Cheap pre-filters: text without these holds no container to judge (a Tekton task's steps
@@ -60,64 +61,148 @@ def check_manifest(
 ) -> FileReport:
     """Findings for one file; with `fix`, also the patched bytes (or why it stays unchanged).
 
-    Findings whose fingerprint is in `declined` are reported as exempted, never patched."""
+    Findings whose fingerprint is in `declined` are reported as exempted, never patched.
+    Chunks are handled one at a time and only text is kept from each: time and memory grow
+    linearly with the file, however many documents it holds."""
     if not is_candidate(data):
         return FileReport(path)
+    findings: list[Finding] = []
+    exempted: list[Exempted] = []
+    fixes = _Fixes(path) if fix else None
     try:
         text = decode(data)
         if file_ignored(text):
             return FileReport(path)
-        parsed = parse(text, worth_composing)
-        found = detect(path, parsed, config, declined)
-        # Documents with findings get the full structure check (duplicate keys anywhere,
-        # alias bombs), so `check` skips exactly what `fix` would refuse to patch.
-        for chunk in {id(t.chunk): t.chunk for t in found.targets}.values():
-            for root in chunk.documents or ():
-                if root is not None:
-                    check_structure(root, chunk.line)
+        body, bom = strip_bom(text)
+        if fixes is not None:
+            fixes.start(body, bom)
+        for chunk in iter_chunks(body, worth_composing):
+            found = detect(path, ParsedText(chunk.text, False, (chunk,)), config, declined)
+            if found.targets:
+                # Documents with findings get the full structure check (duplicate keys
+                # anywhere, alias bombs), so `check` skips exactly what `fix` would refuse.
+                for root in chunk.documents or ():
+                    if root is not None:
+                        check_structure(root, chunk.line)
+            findings.extend(found.findings)
+            exempted.extend(found.exempted)
+            if fixes is not None:
+                fixes.add(chunk, found.targets)
     except Unparseable as error:
         return FileReport(path, skipped=str(error))
-    report = FileReport(path, tuple(found.findings), tuple(found.exempted))
-    if not fix or not found.targets:
-        return report
-    return _fix(report, parsed, found.targets)
+    report = FileReport(path, tuple(findings), tuple(exempted))
+    return report if fixes is None else fixes.apply_to(report)
 
 
-def _fix(report: FileReport, parsed: ParsedText, targets: Sequence[Target]) -> FileReport:
-    json_file = is_json(report.path, parsed.body)
-    eol = line_ending(parsed.body)
-    unfixable: list[tuple[Finding, str]] = []
-    new_texts: dict[int, str] = {}  # chunk start -> patched chunk text
-    for chunk in parsed.chunks:
-        mine = [target for target in targets if target.chunk is chunk]
-        if not mine:
-            continue
-        edits, failed = edits_for(mine, chunk.text, json_style=json_file, eol=eol)
-        unfixable.extend((target.finding, reason) for target, reason in failed)
-        fixable = [target for target in mine if all(target is not bad for bad, _ in failed)]
+# The guard parses several patched chunks at once: one parser per chunk cost more than the
+# parsing itself on files of many small documents; the cap keeps its memory bounded.
+GUARD_BATCH_CHARS = 64 * 1024
+
+
+@dataclass(frozen=True)
+class _Patched:
+    """One chunk's patch, waiting for the guard (document indices relative to the chunk).
+    Text only: the chunk's nodes are let go once its edits are made."""
+
+    old_text: str
+    new_text: str
+    first_index: int
+    documents: int
+    containers: list[guard.Located]
+    edited: list[guard.Located]
+
+
+class _Fixes:
+    """The fix of one file, built chunk by chunk, guarded and joined at the end."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pieces: list[str] = []  # every chunk's text in order, patched where fixed
+        self.patched: list[_Patched] = []
+        self.unfixable: list[tuple[Finding, str]] = []
+        self.failure: str | None = None  # why the file stays unchanged, once known
+        self.bom = False
+        self.json_file = False
+        self.eol = "\n"
+
+    def start(self, body: str, bom: bool) -> None:
+        self.bom = bom
+        self.json_file = is_json(self.path, body)
+        self.eol = line_ending(body)
+
+    def add(self, chunk: Chunk, targets: Sequence[Target]) -> None:
+        if not targets or self.failure is not None:
+            self.pieces.append(chunk.text)
+            return
+        edits, failed = edits_for(targets, chunk.text, json_style=self.json_file, eol=self.eol)
+        self.unfixable.extend((target.finding, reason) for target, reason in failed)
+        failed_ids = {id(bad) for bad, _ in failed}
+        fixable = [target for target in targets if id(target) not in failed_ids]
         if not edits:
-            continue
+            self.pieces.append(chunk.text)
+            return
         try:
             new_text = apply(chunk.text, edits)
-            guard.check(
-                chunk.text,
-                new_text,
-                containers=[
-                    (t.finding.document - chunk.first_index, path)
-                    for t in fixable
-                    for path in t.paths
-                ],
-                edited=_edited_elsewhere(chunk, fixable),
-                json_file=json_file,
-            )
+        except ValueError as error:
+            self.failure = str(error)
+            self.pieces.append(chunk.text)
+            return
+        first = chunk.first_index
+        containers = [(t.finding.document - first, path) for t in fixable for path in t.paths]
+        documents = len(chunk.documents or ())
+        edited = _edited_elsewhere(chunk, fixable)
+        self.patched.append(_Patched(chunk.text, new_text, first, documents, containers, edited))
+        self.pieces.append(new_text)
+
+    def apply_to(self, report: FileReport) -> FileReport:
+        unfixable = tuple(self.unfixable)
+        try:
+            if self.failure is not None:
+                raise guard.GuardFailure(self.failure)
+            for batch in _batches(self.patched):
+                _guard(batch, json_file=self.json_file)
         except (guard.GuardFailure, Unparseable, ValueError) as error:
-            return replace(report, skipped=f"left unchanged: {error}", unfixable=tuple(unfixable))
-        new_texts[chunk.start] = new_text
-    if not new_texts:
-        return replace(report, unfixable=tuple(unfixable))
-    body = "".join(new_texts.get(chunk.start, chunk.text) for chunk in parsed.chunks)
-    fixed = ((BOM if parsed.bom else "") + body).encode("utf-8")
-    return replace(report, fixed=fixed, unfixable=tuple(unfixable))
+            return replace(report, skipped=f"left unchanged: {error}", unfixable=unfixable)
+        if not self.patched:
+            return replace(report, unfixable=unfixable)
+        body = "".join(self.pieces)
+        fixed = ((BOM if self.bom else "") + body).encode("utf-8")
+        return replace(report, fixed=fixed, unfixable=unfixable)
+
+
+def _batches(patched: Sequence[_Patched]) -> Iterator[list[_Patched]]:
+    batch: list[_Patched] = []
+    size = 0
+    for item in patched:
+        batch.append(item)
+        size += len(item.old_text)
+        if size >= GUARD_BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _guard(batch: Sequence[_Patched], *, json_file: bool) -> None:
+    """One guard run over consecutive patched chunks, joined in file order. Chunks start at a
+    `---` line (or the top of the file), so their concatenation is a stream of exactly their
+    documents, and chunks left out in between change no document boundary."""
+    containers: list[guard.Located] = []
+    edited: list[guard.Located] = []
+    numbers: list[int] = []  # document index in the batch -> in the file, for messages
+    for item in batch:
+        offset = len(numbers)
+        containers.extend((offset + doc, path) for doc, path in item.containers)
+        edited.extend((offset + doc, path) for doc, path in item.edited)
+        numbers.extend(range(item.first_index, item.first_index + item.documents))
+    guard.check(
+        "".join(item.old_text for item in batch),
+        "".join(item.new_text for item in batch),
+        containers=containers,
+        edited=edited,
+        json_file=json_file,
+        numbers=numbers,
+    )
 
 
 def _edited_elsewhere(chunk: Chunk, targets: Sequence[Target]) -> list[guard.Located]:

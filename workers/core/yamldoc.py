@@ -95,30 +95,41 @@ def parse(
     Directives and `...` markers make document boundaries depend on context: such files (and
     every file when `split` is False) are composed whole, as one chunk.
     """
-    bom = text.startswith(BOM)
-    body = text[1:] if bom else text
+    body, bom = strip_bom(text)
+    return ParsedText(body, bom, tuple(iter_chunks(body, wanted, split=split)))
+
+
+def strip_bom(text: str) -> tuple[str, bool]:
+    """The text without its BOM, and whether it had one."""
+    return (text[1:], True) if text.startswith(BOM) else (text, False)
+
+
+def iter_chunks(
+    body: str, wanted: Callable[[str], bool] | None = None, *, split: bool = True
+) -> Iterator[Chunk]:
+    """`parse`'s chunks one at a time, for a body without BOM: a caller that is done with a
+    chunk lets its nodes go, so memory stays that of one chunk plus the results."""
     if "\x00" in body:
         raise Unparseable("binary content (NUL byte)")
     if not split or (("%" in body or "..." in body) and NO_SPLIT.search(body)):
-        chunk = _compose_chunk(0, 0, body, 0, expected=None)
-        return ParsedText(body, bom, (chunk,))
+        yield _compose_chunk(0, 0, body, 0, expected=None)
+        return
     starts = [match.start() for match in DOCUMENT_START.finditer(body)] if "---" in body else []
     bounds = [0, *starts] if not starts or starts[0] != 0 else starts
-    chunks: list[Chunk] = []
+    marked = set(starts)  # a set: a list lookup per chunk made many-document files quadratic
     index = 0
     line = 0
     for number, begin in enumerate(bounds):
         end = bounds[number + 1] if number + 1 < len(bounds) else len(body)
         chunk_text = body[begin:end]
         # The text before the first `---` is a document only if it holds some content.
-        count = 1 if begin in starts or CONTENT_LINE.search(chunk_text) else 0
+        count = 1 if begin in marked or CONTENT_LINE.search(chunk_text) else 0
         if count and (wanted is None or wanted(chunk_text)):
-            chunks.append(_compose_chunk(begin, line, chunk_text, index, expected=count))
+            yield _compose_chunk(begin, line, chunk_text, index, expected=count)
         else:
-            chunks.append(Chunk(begin, line, chunk_text, index, None))
+            yield Chunk(begin, line, chunk_text, index, None)
         index += count
         line += chunk_text.count("\n")
-    return ParsedText(body, bom, tuple(chunks))
 
 
 def _compose_chunk(start: int, line: int, text: str, index: int, expected: int | None) -> Chunk:
