@@ -73,6 +73,12 @@ class Settings(BaseModel):
     """Concurrent scans of one GitHub App installation."""
     scan_lock_seconds: int = 600
     """A scan holding its repository's lock longer is presumed dead (its task is redelivered)."""
+    scan_time_limit_seconds: int = Field(default=300, ge=1)
+    """A scan running longer is stopped: its repository lock is released and it is recorded
+    as `timed-out`, not retried. A scan that does not stop is killed
+    `scan_time_limit_grace_seconds` later. Keep both below `scan_lock_seconds`."""
+    scan_time_limit_grace_seconds: int = Field(default=30, ge=1)
+    """How long a timed-out scan may take to stop before its worker process is killed."""
     busy_retry_seconds: float = 15.0
     """Wait before retrying a scan whose repository is being scanned already."""
     installation_scan_spacing_seconds: float = Field(default=10.0, ge=0)

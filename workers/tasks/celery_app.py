@@ -26,6 +26,10 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
+        # No input may hold a worker slot (or a repository lock) for long: the soft limit
+        # raises in the task, which releases its locks; the hard limit kills the process.
+        task_soft_time_limit=settings.scan_time_limit_seconds,
+        task_time_limit=settings.scan_time_limit_seconds + settings.scan_time_limit_grace_seconds,
     )
     if not settings.embedded_queue:
         # Redis/SQS redeliver an unacknowledged scan after this long (a dead worker's task).

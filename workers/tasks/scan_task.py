@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery, Task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from workers.forge.base import Forge, NotFound, PermissionDenied, RateLimited, Transient
 from workers.forge.factory import open_forge
@@ -29,6 +30,7 @@ log = logging.getLogger(WORKER_LOGGER_NAME)
 
 MAX_RETRIES = 10
 HANDS_OFF = "hands-off-commented"
+TIMED_OUT = "timed-out"
 
 
 class Worker:
@@ -133,6 +135,16 @@ def register_tasks(app: Celery, settings: Settings) -> None:
             calls = worker.api_calls(job.forge) - calls_before
             _observe(lambda: worker.metrics.scan_ended_early(job.forge, "dropped", api_calls=calls))
             return {"repo": job.repo, "action": "dropped", "reason": str(error)}
+        except SoftTimeLimitExceeded:
+            # The locks were released on the way out. Not retried: the same input would time
+            # out again and hold a worker slot each time.
+            reason = f"stopped after the {settings.scan_time_limit_seconds} s time limit"
+            log.warning("scan timed out", extra={**context, "action": TIMED_OUT, "reason": reason})
+            result = {"repo": job.repo, "action": TIMED_OUT, "reason": reason}
+            record(job, result)  # the status page lists it like any finished scan
+            calls = worker.api_calls(job.forge) - calls_before
+            _observe(lambda: worker.metrics.scan_ended_early(job.forge, "failed", api_calls=calls))
+            return result
         except (RateLimited, Transient, LockHeld) as error:
             calls = worker.api_calls(job.forge) - calls_before
             # The last allowed attempt ends the scan: a failed scan, not one more retry.

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from prometheus_client import generate_latest
 
 from tests.fakeforge import FakeForge
@@ -17,10 +18,12 @@ from tests.fakeforge.app_keys import AppKey
 from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO
 from workers.forge.base import RateLimited, Transient
 from workers.jobs import SCAN_TASK, ScanJob
+from workers.runtime.activity import open_activity
 from workers.runtime.logs import WORKER_LOGGER_NAME, JsonFormatter
 from workers.runtime.metrics import DeliveryMetrics
 from workers.runtime.settings import Settings
 from workers.runtime.state import SCANNED, LockHeld, open_state
+from workers.scan import run as run_module
 from workers.tasks.celery_app import make_celery
 from workers.tasks.scan_task import Worker, retry_delay
 
@@ -171,3 +174,48 @@ def test_scan_logs_are_structured_and_keyed(
     assert entry["repository"] == REPO and entry["delivery_id"] == "d-7"
     assert entry["action"] == "opened" and entry["findings"] == 1 and entry["api_calls"] > 0
     assert "BEGIN" not in json.dumps(entry)  # no key material
+
+
+def test_every_task_has_a_soft_and_a_hard_time_limit(settings: Settings) -> None:
+    limited = settings.model_copy(
+        update={"scan_time_limit_seconds": 42, "scan_time_limit_grace_seconds": 5}
+    )
+    app = make_celery(limited)
+    assert app.conf.task_soft_time_limit == 42
+    assert app.conf.task_time_limit == 47  # the process is killed if the scan did not stop
+
+
+def test_a_timed_out_scan_is_recorded_releases_its_lock_and_is_not_retried(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = make_celery(settings).tasks[SCAN_TASK]
+    held: list[bool] = []
+
+    def endless(*args: object, **kwargs: object) -> None:
+        # What Celery's soft limit does: raise inside the running scan, locks still held.
+        held.append(_lock_is_held(settings))
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(run_module, "run", endless)
+    monkeypatch.setattr(task, "retry", lambda **_: pytest.fail("a timed-out scan is retried"))
+    with caplog.at_level(logging.WARNING, logger=WORKER_LOGGER_NAME):
+        result = task.run(JOB.to_dict())
+    assert held == [True]
+    assert result["action"] == "timed-out"
+    assert not _lock_is_held(settings)
+    (latest,) = open_activity(settings).latest(1)
+    assert latest.outcome == "timed-out" and latest.repository == REPO
+    (line,) = [r for r in caplog.records if r.getMessage() == "scan timed out"]
+    assert json.loads(JsonFormatter().format(line))["repository"] == REPO
+    assert 'pullpolicy_scans_total{forge="github",outcome="failed"} 1.0' in _metrics_text(settings)
+
+
+def _lock_is_held(settings: Settings) -> bool:
+    state = open_state(settings)
+    try:
+        with state.lock(f"repo:{JOB.lock_key}", 60):
+            return False
+    except LockHeld:
+        return True
+    finally:
+        state.close()
