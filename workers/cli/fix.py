@@ -10,6 +10,7 @@ from pathlib import Path
 from workers.cli.inputs import UsageError, displayed, resolve, run_scan
 from workers.cli.output import ReaderMayLeave
 from workers.core.explain import one_line, plural
+from workers.core.yamldoc import decode
 
 
 def run_fix(
@@ -54,8 +55,8 @@ def run_fix(
 
 
 def _diff(path: str, old: bytes, new: bytes) -> str:
-    before = old.decode("utf-8").splitlines(keepends=True)
-    after = new.decode("utf-8").splitlines(keepends=True)
+    before = decode(old).splitlines(keepends=True)  # UTF-16/32 files are diffed as text too
+    after = decode(new).splitlines(keepends=True)
     name = path.lstrip("/")
     lines = difflib.unified_diff(before, after, f"a/{name}", f"b/{name}")
     return "".join(

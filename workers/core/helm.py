@@ -13,7 +13,7 @@ from workers.core import guard
 from workers.core.detect import ALWAYS, DECLINED
 from workers.core.findings import Exempted, FileReport, Finding, Source, fingerprint
 from workers.core.patch import Unfixable, apply, replace_value
-from workers.core.yamldoc import BOM, Unparseable, decode, get, parse, scalar
+from workers.core.yamldoc import BOM, Unparseable, decode, encoding_of, get, parse, scalar
 
 # `imagePullPolicy: {{ .Values.a.b }}`, `{{ .Values.a.b | default "X" | quote }}`,
 # `{{ default "X" .Values.a.b }}`, `"{{ $.Values.a.b }}"`, with or without `{{-`/`-}}`.
@@ -76,7 +76,7 @@ def check_values(
     )
     if not fix or not findings:
         return report
-    return _fix(report, parsed.body, parsed.bom, findings)
+    return _fix(report, parsed.body, parsed.bom, findings, encoding_of(data))
 
 
 def _finding(
@@ -112,7 +112,11 @@ def _finding(
 
 
 def _fix(
-    report: FileReport, body: str, bom: bool, findings: Mapping[str, tuple[Finding, Node | None]]
+    report: FileReport,
+    body: str,
+    bom: bool,
+    findings: Mapping[str, tuple[Finding, Node | None]],
+    codec: str,
 ) -> FileReport:
     edits = []
     unfixable: list[tuple[Finding, str]] = []
@@ -132,5 +136,5 @@ def _fix(
         guard.check(body, new_body, containers=(), edited=edited, json_file=False)
     except guard.GuardFailure as error:
         return replace(report, skipped=f"left unchanged: {error}", unfixable=tuple(unfixable))
-    fixed = ((BOM if bom else "") + new_body).encode("utf-8")
+    fixed = ((BOM if bom else "") + new_body).encode(codec)  # the file's own encoding and BOM
     return replace(report, fixed=fixed, unfixable=tuple(unfixable))

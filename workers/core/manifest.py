@@ -17,11 +17,13 @@ from workers.core.patch import apply, edits_for, is_json, line_ending
 from workers.core.workloads import NEVER_WORKLOADS
 from workers.core.yamldoc import (
     BOM,
+    WIDE_BOMS,
     Chunk,
     ParsedText,
     Unparseable,
     check_structure,
     decode,
+    encoding_of,
     iter_chunks,
     node_paths,
     strip_bom,
@@ -31,17 +33,31 @@ from workers.core.yamldoc import (
 # may carry neither word).
 CANDIDATE_MARKERS = (b"ontainer", b"script", b"steps")
 TEXT_MARKERS = tuple(marker.decode() for marker in CANDIDATE_MARKERS)
+# ...unless a key spells them with escapes: JSON's and YAML's `\u006F`, YAML's `\x6F`, `\U...`
+# and a line break escaped inside a double-quoted key. No other escape stands for a letter.
+ESCAPED_LETTER = re.compile(r"\\(?:[xuU]|\r?\n)")
+ESCAPED_LETTER_BYTES = re.compile(ESCAPED_LETTER.pattern.encode())
 TOP_LEVEL_KIND = re.compile(r"^[\"']?kind[\"']?[ \t]*:[ \t]*[\"']?([A-Za-z]*)", re.MULTILINE)
 
 
 def is_candidate(data: bytes) -> bool:
-    return any(marker in data for marker in CANDIDATE_MARKERS)
+    """Whether the bytes may hold a container. Text in another encoding than UTF-8 (a UTF-16/32
+    BOM) and NUL bytes (UTF-16 without one, binary) are always read, so they are checked or
+    skipped with a reason, never passed as clean."""
+    return (
+        any(marker in data for marker in CANDIDATE_MARKERS)
+        or data.startswith(tuple(bom for bom, _ in WIDE_BOMS))
+        or b"\x00" in data
+        or (b"\\" in data and ESCAPED_LETTER_BYTES.search(data) is not None)
+    )
 
 
 def worth_composing(chunk: str) -> bool:
     """Compose a document only if it may hold containers: CRDs, ConfigMaps and friends
     (often the bulk of a large bundle) are never workloads."""
-    if not any(marker in chunk for marker in TEXT_MARKERS):
+    if not any(marker in chunk for marker in TEXT_MARKERS) and not (
+        "\\" in chunk and ESCAPED_LETTER.search(chunk)
+    ):
         return False
     if chunk.lstrip("-# \t\r\n").startswith(("{", "[")):
         return True  # flow style: no line-based guess
@@ -75,7 +91,7 @@ def check_manifest(
             return FileReport(path)
         body, bom = strip_bom(text)
         if fixes is not None:
-            fixes.start(body, bom)
+            fixes.start(body, bom, encoding_of(data))
         for chunk in iter_chunks(body, worth_composing):
             found = detect(path, ParsedText(chunk.text, False, (chunk,)), config, declined)
             if found.targets:
@@ -124,9 +140,11 @@ class _Fixes:
         self.bom = False
         self.json_file = False
         self.eol = "\n"
+        self.codec = "utf-8"
 
-    def start(self, body: str, bom: bool) -> None:
+    def start(self, body: str, bom: bool, codec: str) -> None:
         self.bom = bom
+        self.codec = codec
         self.json_file = is_json(self.path, body)
         self.eol = line_ending(body)
 
@@ -166,7 +184,7 @@ class _Fixes:
         if not self.patched:
             return replace(report, unfixable=unfixable)
         body = "".join(self.pieces)
-        fixed = ((BOM if self.bom else "") + body).encode("utf-8")
+        fixed = ((BOM if self.bom else "") + body).encode(self.codec)  # its own bytes, BOM
         return replace(report, fixed=fixed, unfixable=unfixable)
 
 

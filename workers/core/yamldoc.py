@@ -6,6 +6,7 @@ the text, and the patcher edits the original text at those offsets. Nothing is r
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -72,11 +73,28 @@ class ParsedText:
                     yield chunk, chunk.first_index + offset, root
 
 
+# A BOM names the encoding (YAML 1.2 allows all four); without one, UTF-8. UTF-32's BOMs come
+# first: UTF-32-LE's begins with UTF-16-LE's.
+WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def encoding_of(data: bytes) -> str:
+    """The codec that decodes `data`, and encodes its fix back to the same bytes: the BOM is
+    decoded as U+FEFF (which `parse` strips and the fix puts back) and encoded the same way."""
+    return next((codec for bom, codec in WIDE_BOMS if data.startswith(bom)), "utf-8")
+
+
 def decode(data: bytes) -> str:
+    codec = encoding_of(data)
     try:
-        return data.decode("utf-8")
+        return data.decode(codec)
     except UnicodeDecodeError as error:
-        raise Unparseable(f"not valid UTF-8 (byte {error.start})") from None
+        raise Unparseable(f"not valid {codec.upper()} (byte {error.start})") from None
 
 
 # A `---` or `...` at column 0 followed by a blank is always a document marker in YAML, even
