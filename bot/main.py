@@ -28,7 +28,7 @@ from bot.webhooks.body import (
     BodyTooLarge,
     read_capped,
 )
-from bot.webhooks.enqueue import CeleryEnqueuer, Enqueuer
+from bot.webhooks.enqueue import Enqueuer, enqueuer_for
 from bot.webhooks.events import GITHUB, GITLAB
 from bot.webhooks.pending import NOT_CONFIGURED, PendingGitHub
 from bot.webhooks.receiver import Outcome, Receiver
@@ -69,7 +69,7 @@ def create_app(
     secrets = _webhook_secrets(settings)
     owned_state = state is None
     shared_state = open_state(settings) if state is None else state
-    queue = enqueuer if enqueuer is not None else CeleryEnqueuer.from_settings(settings)
+    queue = enqueuer if enqueuer is not None else enqueuer_for(settings)
     metrics = DeliveryMetrics(shared_state)
 
     def make_receiver(served: dict[str, bytes | None]) -> Receiver:

@@ -1,14 +1,21 @@
-"""Handing scan jobs to the workers: the Enqueuer seam, its Celery and in-memory implementations."""
+"""Handing scan jobs to the workers: the Enqueuer seam; the embedded queue's writer, the Celery
+client for external brokers, and an in-memory one for tests."""
 
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
+
 from workers.jobs import SCAN_QUEUE, SCAN_TASK, ScanJob
+from workers.runtime.celery_message import task_message
+from workers.runtime.group_commit import GroupCommitter
 from workers.runtime.settings import Settings
+from workers.runtime.sqlite_queue import FILENAME, SCHEME, NewMessage, SqliteQueue
 
 PING_TIMEOUT_SECONDS = 2.0
 
@@ -27,6 +34,55 @@ class Enqueuer(Protocol):
         ...
 
 
+def enqueuer_for(settings: Settings) -> Enqueuer:
+    """The embedded queue's writer without a broker URL, else a Celery client of the broker."""
+    if settings.embedded_queue:
+        return EmbeddedEnqueuer(settings.data_dir / FILENAME)
+    return CeleryEnqueuer.from_settings(settings)
+
+
+class EmbeddedEnqueuer:
+    """Writes scan messages straight into the embedded queue's file, in the form the Celery
+    worker consumes, many deliveries per transaction (group commit): each `enqueue` returns
+    once its message is on disk, so a delivery answered 2xx survives a crash or power cut.
+    """
+
+    blocking = True  # waits for the commit: the web app calls it from a worker thread
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._store: SqliteQueue | None = None
+        self._committer: GroupCommitter[NewMessage] | None = None
+        self._build_lock = threading.Lock()
+
+    def _writer(self) -> GroupCommitter[NewMessage]:
+        with self._build_lock:  # opened on first use: constructing this does no I/O
+            if self._committer is None:
+                self._store = SqliteQueue(self._path)
+                self._committer = GroupCommitter(self._store.put_many, name="queue-writer")
+            return self._committer
+
+    def enqueue(self, job: ScanJob, countdown: float = 0.0) -> None:
+        now = time.time()
+        due = replace(job, due_at=now + max(0.0, countdown))
+        eta = due.due_at if countdown > 0 else None
+        message = task_message(SCAN_TASK, [due.to_dict()], SCAN_QUEUE, eta=eta)
+        tag = str(message["properties"]["delivery_tag"])
+        payload = orjson.dumps(message).decode()
+        self._writer().submit(NewMessage(SCAN_QUEUE, tag, payload, eta or 0.0))
+
+    def ping(self) -> None:
+        self._writer()  # opens (and creates) the file: raises when the data dir is unusable
+
+    def close(self) -> None:
+        with self._build_lock:
+            if self._committer is not None:
+                self._committer.close()
+            if self._store is not None:
+                self._store.close()
+            self._committer = self._store = None
+
+
 class CeleryEnqueuer:
     """Sends `SCAN_TASK` to `SCAN_QUEUE` with the job as its one argument (`job.to_dict()`).
 
@@ -43,15 +99,15 @@ class CeleryEnqueuer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CeleryEnqueuer:
-        if settings.embedded_queue:
-            # kombu creates the SQLite file, not its directory.
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(settings.effective_broker_url)
 
     def _celery(self) -> Any:
         with self._build_lock:
             if self._app is None:
                 from celery import Celery  # heavy; only the production path needs it
+
+                if self._broker_url.startswith(SCHEME):
+                    import workers.runtime.sqlite_transport  # noqa: F401  (registers the scheme)
 
                 self._app = Celery("pullpolicy-receiver", broker=self._broker_url)
             return self._app

@@ -1,24 +1,25 @@
 """How many scans wait in the broker, for the status page, read the way kombu stores them.
 
-- Embedded queue (kombu's SQLAlchemy transport on SQLite): visible rows of `kombu_message` in
-  the scan queue (delivered rows stay, invisible, until acknowledged).
+- Embedded queue (`sqlite_queue`): rows of the scan queue available now (a row being worked on
+  is leased until later; one put with a countdown waits until its due time).
 - Redis: the length of the queue's list, plus the lists kombu keeps for priorities 3, 6 and 9.
 - Any other broker: unknown (None).
 
-Scans waiting for a countdown (spaced installation scans, retries) are held by a worker, not
-the broker, so they are not counted.
+Scans waiting for a countdown (spaced installation scans, retries) are not counted: on Redis
+a worker holds them, in the embedded queue they are not due yet.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from workers.jobs import SCAN_QUEUE
 from workers.runtime.settings import Settings
+from workers.runtime.sqlite_queue import FILENAME as EMBEDDED_QUEUE_FILENAME
 
-EMBEDDED_QUEUE_FILENAME = "queue.sqlite"  # as Settings.effective_broker_url names it
 KOMBU_PRIORITY_SEPARATOR = "\x06\x16"
 KOMBU_PRIORITY_STEPS = (3, 6, 9)  # step 0 is the bare queue name
 REDIS_TIMEOUT_SECONDS = 2.0
@@ -48,13 +49,12 @@ def _sqlite_depth(path: Path) -> int | None:
         return None
     try:
         row = connection.execute(
-            "SELECT COUNT(*) FROM kombu_message AS m JOIN kombu_queue AS q ON m.queue_id = q.id "
-            "WHERE q.name = ? AND m.visible = 1",
-            (SCAN_QUEUE,),
+            "SELECT COUNT(*) FROM messages WHERE queue = ? AND available_at <= ?",
+            (SCAN_QUEUE, time.time()),
         ).fetchone()
     except sqlite3.OperationalError as error:
         if "no such table" in str(error):
-            return 0  # the worker has not created its tables yet
+            return 0  # nothing has created the table yet
         return None
     finally:
         connection.close()

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from workers.runtime.app_credentials import CredentialsError, load_credentials
+from workers.runtime.sqlite_queue import FILENAME as EMBEDDED_QUEUE_FILENAME
+from workers.runtime.sqlite_queue import broker_url as embedded_broker_url
 
 PREFIX = "PULLPOLICY_"
 DEFAULT_GITHUB_API = "https://api.github.com"
@@ -93,7 +95,7 @@ class Settings(BaseModel):
     def effective_broker_url(self) -> str:
         if self.broker_url:
             return self.broker_url
-        return f"sqla+sqlite:///{(self.data_dir / 'queue.sqlite').resolve()}"
+        return embedded_broker_url(self.data_dir / EMBEDDED_QUEUE_FILENAME)
 
     @property
     def effective_github_web_url(self) -> str:

@@ -14,6 +14,7 @@ QUEUE = SCAN_QUEUE
 def make_celery(settings: Settings) -> Celery:
     if settings.embedded_queue:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private from creation
+        import workers.runtime.sqlite_transport  # noqa: F401  (registers the embedded URL scheme)
     app = Celery("pullpolicy", broker=settings.effective_broker_url, set_as_current=False)
     app.conf.update(
         # A scan is acknowledged only when it finished: a worker killed mid-scan leaves the
@@ -31,14 +32,13 @@ def make_celery(settings: Settings) -> Celery:
         task_soft_time_limit=settings.scan_time_limit_seconds,
         task_time_limit=settings.scan_time_limit_seconds + settings.scan_time_limit_grace_seconds,
     )
-    if not settings.embedded_queue:
-        # Redis/SQS redeliver an unacknowledged scan after this long (a dead worker's task).
-        # (The embedded SQLAlchemy transport would pass it to create_engine and fail.)
-        # Sweep for such tasks every few seconds (kombu's default sweep runs every ~100 s).
-        app.conf.broker_transport_options = {
-            "visibility_timeout": settings.scan_lock_seconds,
-            "unacked_restore_interval": max(1, min(10, settings.scan_lock_seconds // 5)),
-            "unacked_restore_throttle": 1,
-        }
+    # The broker redelivers an unacknowledged scan after this long (a dead worker's task):
+    # Redis, SQS and the embedded queue's lease. Redis sweeps for such tasks every few seconds
+    # (kombu's default sweep runs every ~100 s); the embedded queue needs no sweep.
+    app.conf.broker_transport_options = {
+        "visibility_timeout": settings.scan_lock_seconds,
+        "unacked_restore_interval": max(1, min(10, settings.scan_lock_seconds // 5)),
+        "unacked_restore_throttle": 1,
+    }
     register_tasks(app, settings)
     return app

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from bot.main import create_app
-from bot.webhooks.enqueue import CeleryEnqueuer, InMemoryEnqueuer
+from bot.webhooks.enqueue import CeleryEnqueuer, InMemoryEnqueuer, enqueuer_for
 from tests.bot.setup_helpers import SetupBot
 from tests.fakeforge import FakeForge
 from workers.jobs import SCAN_QUEUE, ScanJob
@@ -155,7 +155,7 @@ def test_an_app_from_the_environment_is_shown_as_such(tmp_path: Path) -> None:
 def test_embedded_queue_depth_counts_the_scans_waiting(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     assert queue_depth(settings).waiting == 0  # no queue file yet
-    enqueuer = CeleryEnqueuer.from_settings(settings)
+    enqueuer = enqueuer_for(settings)
     for number in range(3):
         enqueuer.enqueue(ScanJob(forge="github", repo=f"acme/r{number}", reason="push"))
     depth = queue_depth(settings)

@@ -1,16 +1,24 @@
-"""bot.webhooks.enqueue: the Celery enqueuer puts a real message on a real (embedded) broker."""
+"""bot.webhooks.enqueue: the embedded writer and the Celery enqueuer put real messages, in the
+form the Celery worker consumes, on the real embedded broker."""
 
 from __future__ import annotations
 
+import base64
+import json
+import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bot.webhooks.enqueue import CeleryEnqueuer, InMemoryEnqueuer
+import pytest
+
+from bot.webhooks.enqueue import CeleryEnqueuer, EmbeddedEnqueuer, InMemoryEnqueuer, enqueuer_for
 from workers.jobs import SCAN_QUEUE, SCAN_TASK, ScanJob
+from workers.runtime.queue_depth import queue_depth
 from workers.runtime.settings import Settings
 
 JOB = ScanJob(
@@ -26,6 +34,8 @@ JOB = ScanJob(
 def _receive_one(broker_url: str) -> Any:
     from celery import Celery
 
+    import workers.runtime.sqlite_transport  # noqa: F401  (registers the embedded scheme)
+
     with Celery(broker=broker_url).connection_for_read() as connection:
         queue = connection.SimpleQueue(SCAN_QUEUE)  # the queue the workers consume
         message = queue.get(timeout=10)
@@ -34,29 +44,86 @@ def _receive_one(broker_url: str) -> Any:
         return message
 
 
-def test_celery_enqueuer_sends_the_scan_task_with_the_job(tmp_path: Path) -> None:
+def _sent_by_celery(broker_url: str, countdown: float | None = None) -> Any:
+    """What `send_task` itself stores for the job: the reference the embedded writer matches."""
+    CeleryEnqueuer(broker_url).enqueue(JOB, countdown=countdown or 0.0)
+    return _receive_one(broker_url)
+
+
+def test_embedded_enqueuer_stores_what_celery_would_send(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    enqueuer = CeleryEnqueuer.from_settings(settings)
+    enqueuer = enqueuer_for(settings)
+    assert isinstance(enqueuer, EmbeddedEnqueuer)
     before = time.time()
     enqueuer.enqueue(JOB)
     message = _receive_one(settings.effective_broker_url)
     assert message.headers["task"] == SCAN_TASK
-    args, kwargs, _ = message.decode()
+    args, kwargs, embed = message.decode()
     assert kwargs == {}
     sent = ScanJob.from_dict(args[0])
     assert sent.due_at is not None and before <= sent.due_at <= time.time()  # for queue wait
     assert replace(sent, due_at=None) == JOB
     assert message.headers["eta"] is None
+    reference = _sent_by_celery(settings.effective_broker_url)
+    assert set(message.headers) == set(reference.headers)
+    assert set(message.properties) == set(reference.properties)
+    assert embed == reference.decode()[2]
+    assert message.delivery_info["routing_key"] == reference.delivery_info["routing_key"]
+
+
+def test_celery_enqueuer_sends_the_scan_task_with_the_job(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    before = time.time()
+    message = _sent_by_celery(settings.effective_broker_url)
+    assert message.headers["task"] == SCAN_TASK
+    sent = ScanJob.from_dict(message.decode()[0][0])
+    assert sent.due_at is not None and before <= sent.due_at <= time.time()
+    assert replace(sent, due_at=None) == JOB
+
+
+def _stored(path: Path) -> list[tuple[float, dict[str, Any]]]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute("SELECT available_at, payload FROM messages").fetchall()
+    return [(due, json.loads(payload)) for due, payload in rows]
 
 
 def test_countdown_becomes_an_eta_and_the_due_time(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     before = time.time()
-    CeleryEnqueuer.from_settings(settings).enqueue(JOB, countdown=30.0)
-    message = _receive_one(settings.effective_broker_url)
-    assert message.headers["eta"] is not None
-    due_at = ScanJob.from_dict(message.decode()[0][0]).due_at
-    assert due_at is not None and due_at >= before + 30
+    enqueuer_for(settings).enqueue(JOB, countdown=30.0)
+    CeleryEnqueuer(settings.effective_broker_url).enqueue(JOB, countdown=30.0)
+    stored = _stored(tmp_path / "data" / "queue.sqlite")
+    assert len(stored) == 2
+    for available_at, message in stored:  # the embedded writer's, then send_task's
+        assert message["headers"]["eta"] is not None
+        assert available_at >= before + 30  # held in the queue until due
+        body = json.loads(base64.b64decode(message["body"]))
+        due_at = ScanJob.from_dict(body[0][0]).due_at
+        assert due_at is not None and due_at >= before + 30
+    assert queue_depth(settings).waiting == 0  # not due yet
+
+
+def test_embedded_enqueuer_writes_concurrent_deliveries_durably(tmp_path: Path) -> None:
+    enqueuer = EmbeddedEnqueuer(tmp_path / "queue.sqlite")
+    jobs = [replace(JOB, delivery_id=f"d-{number}") for number in range(200)]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(enqueuer.enqueue, jobs))
+    enqueuer.close()
+    stored = _stored(tmp_path / "queue.sqlite")
+    delivered = {
+        json.loads(base64.b64decode(message["body"]))[0][0]["delivery_id"] for _, message in stored
+    }
+    assert delivered == {job.delivery_id for job in jobs}
+
+
+def test_embedded_enqueuer_raises_when_the_queue_cannot_be_written(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    enqueuer = EmbeddedEnqueuer(blocker / "queue.sqlite")
+    with pytest.raises(Exception):  # noqa: B017  (any error: the receiver answers 503)
+        enqueuer.ping()
+    with pytest.raises(Exception):  # noqa: B017
+        enqueuer.enqueue(JOB)
 
 
 def test_importing_the_receiver_loads_no_celery_forge_or_yaml_library() -> None:

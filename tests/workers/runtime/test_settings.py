@@ -12,7 +12,9 @@ from workers.runtime.settings import SettingsError, load_settings
 def test_defaults_use_the_embedded_queue(tmp_path: Path) -> None:
     settings = load_settings({"PULLPOLICY_DATA_DIR": str(tmp_path)})
     assert settings.embedded_queue
-    assert settings.effective_broker_url == f"sqla+sqlite:///{tmp_path.resolve()}/queue.sqlite"
+    assert settings.effective_broker_url == (
+        f"pullpolicy-sqlite://localhost/{tmp_path.resolve()}/queue.sqlite"
+    )
     broker = load_settings({"PULLPOLICY_BROKER_URL": "redis://127.0.0.1:6379/0"})
     assert not broker.embedded_queue and broker.effective_broker_url.startswith("redis://")
 

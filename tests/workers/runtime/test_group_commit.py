@@ -1,0 +1,56 @@
+"""Group commit: callers come back only after their item is written; items that arrive while a
+commit runs share the next one; a failed write fails every caller of its batch."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from workers.runtime.group_commit import CommitterClosed, GroupCommitter
+
+
+def test_items_arriving_during_a_commit_share_the_next_one() -> None:
+    batches: list[list[int]] = []
+    first_commit_started = threading.Event()
+    release_first_commit = threading.Event()
+
+    def write(items: Sequence[int]) -> None:
+        if not batches:
+            first_commit_started.set()
+            release_first_commit.wait(timeout=10)
+        batches.append(list(items))
+
+    committer: GroupCommitter[int] = GroupCommitter(write)
+    with ThreadPoolExecutor(max_workers=11) as pool:
+        first = pool.submit(committer.submit, 0)
+        first_commit_started.wait(timeout=10)
+        rest = [pool.submit(committer.submit, number) for number in range(1, 11)]
+        assert not first.done()  # not back before its commit finished
+        release_first_commit.set()
+        for future in [first, *rest]:
+            future.result(timeout=10)
+    committer.close()
+    assert batches[0] == [0]
+    assert sorted(batches[1]) == list(range(1, 11))  # one transaction for the ten
+    assert len(batches) == 2
+
+
+def test_a_failed_write_fails_its_callers_and_the_next_batch_proceeds() -> None:
+    calls: list[list[str]] = []
+
+    def write(items: Sequence[str]) -> None:
+        calls.append(list(items))
+        if "bad" in items:
+            raise OSError("disk full")
+
+    committer: GroupCommitter[str] = GroupCommitter(write)
+    with pytest.raises(OSError):
+        committer.submit("bad")
+    committer.submit("good")
+    committer.close()
+    assert calls[-1] == ["good"]
+    with pytest.raises(CommitterClosed):
+        committer.submit("late")

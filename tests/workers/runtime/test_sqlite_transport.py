@@ -1,0 +1,129 @@
+"""The embedded broker is at-least-once: a taken message is leased, never lost; only an ack
+deletes it. Real kombu connections on a real file; a real process killed holding a message."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kombu.connection
+import pytest
+
+import workers.runtime.sqlite_transport  # noqa: F401  (registers the scheme)
+from workers.runtime.sqlite_queue import NewMessage, SqliteQueue, broker_url
+
+QUEUE = "scans"
+Connection: Any = kombu.connection.Connection  # kombu is untyped
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return broker_url(tmp_path / "queue.sqlite")
+
+
+def publish(url: str, body: str, **options: Any) -> None:
+    with Connection(url) as connection:
+        connection.SimpleQueue(QUEUE).put(body, **options)
+
+
+@pytest.fixture
+def consumer(url: str) -> Iterator[Any]:
+    with Connection(url, transport_options={"visibility_timeout": 3600}) as connection:
+        queue = connection.SimpleQueue(QUEUE)
+        yield queue
+        queue.close()
+
+
+def get(url: str, **transport_options: Any) -> Any:
+    """One message from a fresh consumer (a new connection, as a restarted worker has)."""
+    with Connection(url, transport_options=transport_options) as connection:
+        queue = connection.SimpleQueue(QUEUE)
+        try:
+            message = queue.get(timeout=0.5)
+        except queue.Empty:
+            return None
+        body = message.payload
+        message.ack()
+        return body
+
+
+def test_a_taken_message_is_hidden_until_acknowledged_then_gone(url: str, consumer: Any) -> None:
+    publish(url, "scan-1")
+    message = consumer.get(timeout=1)
+    assert get(url) is None  # leased by the first consumer
+    message.ack()
+    assert get(url) is None
+
+
+def test_a_rejected_message_comes_back_at_once(url: str, consumer: Any) -> None:
+    publish(url, "scan-1")
+    consumer.get(timeout=1).reject(requeue=True)
+    assert get(url) == "scan-1"
+
+
+def test_a_consumer_that_closes_hands_back_what_it_did_not_acknowledge(url: str) -> None:
+    publish(url, "scan-1")
+    with Connection(url, transport_options={"visibility_timeout": 3600}) as connection:
+        queue = connection.SimpleQueue(QUEUE)
+        queue.get(timeout=1)
+        queue.close()  # a warm shutdown: unacknowledged messages are restored
+    assert get(url) == "scan-1"
+    assert get(url) is None  # restored in place, not copied
+
+
+def test_a_lease_that_runs_out_makes_the_message_available_again(url: str) -> None:
+    publish(url, "scan-1")
+    with Connection(url, transport_options={"visibility_timeout": 0}) as connection:
+        connection.SimpleQueue(QUEUE).get(timeout=1)  # taken with a lease of 0 s, never acked
+        assert get(url) == "scan-1"
+
+
+TAKE_AND_HANG = """
+import sys, time
+import workers.runtime.sqlite_transport
+from kombu import Connection
+with Connection(sys.argv[1], transport_options={"visibility_timeout": 3600}) as connection:
+    message = connection.SimpleQueue("scans").get(timeout=10)
+    print("taken", message.payload, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_message_held_by_a_killed_consumer_returns_when_the_next_one_starts(url: str) -> None:
+    publish(url, "scan-1")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", TAKE_AND_HANG, url], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().split() == ["taken", "scan-1"]
+        assert get(url, visibility_timeout=3600) is None  # its holder is alive: still leased
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    assert get(url, visibility_timeout=3600) == "scan-1"  # long before the lease runs out
+
+
+def test_a_message_with_a_due_time_waits_for_it(tmp_path: Path) -> None:
+    store = SqliteQueue(tmp_path / "queue.sqlite")
+    store.put_many([NewMessage(QUEUE, "later", "{}", due_at=2**40), NewMessage(QUEUE, "now", "{}")])
+    assert store.size(QUEUE) == 1
+    assert store.take(QUEUE, 60) == "{}"
+    assert store.take(QUEUE, 60) is None  # "later" is not due; "now" is leased
+    store.close()
+
+
+def test_only_dead_holders_lose_their_leases(tmp_path: Path) -> None:
+    store = SqliteQueue(tmp_path / "queue.sqlite")
+    store.put_many([NewMessage(QUEUE, "a", '"a"'), NewMessage(QUEUE, "b", '"b"')])
+    assert store.take(QUEUE, 3600, holder=111) == '"a"'
+    assert store.take(QUEUE, 3600, holder=222) == '"b"'
+    assert store.release_dead_holders(alive=[222]) == 1
+    assert store.take(QUEUE, 3600) == '"a"'
+    assert store.take(QUEUE, 3600) is None
+    store.close()
