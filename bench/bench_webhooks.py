@@ -25,6 +25,7 @@ import asyncio
 import gc
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -42,7 +43,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
 from bot.webhooks.verify import github_signature  # noqa: E402
-from workers.jobs import ScanJob  # noqa: E402
+from workers.jobs import SCAN_QUEUE, ScanJob  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 PAYLOAD = REPOSITORY / "tests" / "bot" / "payloads" / "github" / "push.4.json"
@@ -114,31 +115,43 @@ STACKS = {
 }
 
 
+def uvicorn_command(factory: str, stack: list[str]) -> Callable[[int], list[str]]:
+    """One of this file's apps under uvicorn, without an access log."""
+    return lambda port: [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        f"bench_webhooks:{factory}",
+        "--app-dir",
+        str(Path(__file__).parent),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        *stack,
+    ]
+
+
+def serve_command(port: int) -> list[str]:
+    """The real thing, as an operator runs it: `pullpolicy serve` (its own uvicorn settings,
+    access log, JSON logs), the worker left out so the queue only grows and is counted."""
+    serve = [sys.executable, "-m", "workers.cli", "serve"]
+    return [*serve, "--host", "127.0.0.1", "--port", str(port), "--no-worker"]
+
+
 class Server:
     def __init__(
-        self, factory: str, environment: dict[str, str], log: Path, stack: list[str]
+        self, command: Callable[[int], list[str]], environment: dict[str, str], log: Path
     ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("wb")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                f"bench_webhooks:{factory}",
-                "--app-dir",
-                str(Path(__file__).parent),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                *stack,
-            ],
+            command(self.port),
             cwd=REPOSITORY,
             env=environment,
             stdout=self._log,
@@ -182,6 +195,8 @@ class Result:
     p99_ms: float = 0.0
     errors: int = 0
     unexpected: Counter[int] = field(default_factory=Counter)
+    accepted: int = 0  # 202 answers, warm-ups included
+    queued: int | None = None  # jobs in the broker at the end (None: a no-op enqueuer)
 
 
 class Deliveries:
@@ -359,6 +374,56 @@ def _redis_url() -> str | None:
         client.close()
 
 
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    command: Callable[[int], list[str]]
+    environment: dict[str, str] = field(default_factory=dict)
+    queued: Callable[[Path], int] | None = None  # jobs in its broker at the end
+
+
+def _embedded_queued(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / "queue.sqlite") as connection:
+        return int(connection.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+
+def _redis_queued(url: str) -> Callable[[Path], int]:
+    def count(_: Path) -> int:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        try:
+            return int(client.llen(SCAN_QUEUE))
+        finally:
+            client.close()
+
+    return count
+
+
+def _variants(stack: list[str], redis_url: str | None) -> list[Variant]:
+    variants = [
+        Variant("bare Starlette 202", uvicorn_command("bare_app", stack)),
+        Variant("serve, embedded queue", serve_command, queued=_embedded_queued),
+    ]
+    if redis_url:
+        broker = {"PULLPOLICY_BROKER_URL": redis_url, "PULLPOLICY_REDIS_URL": redis_url}
+        variants.append(
+            Variant("serve, Redis broker+state", serve_command, broker, _redis_queued(redis_url))
+        )
+    variants.append(Variant("no-op enqueue, no access log", uvicorn_command("receiver_app", stack)))
+    return variants
+
+
+def _clear_redis_queue(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.delete(SCAN_QUEUE)  # the bench's own jobs from an earlier run
+    finally:
+        client.close()
+
+
 def run(seconds: float, rounds: int, latency_seconds: float, stack: list[str]) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as scratch:
         base = {
@@ -368,27 +433,27 @@ def run(seconds: float, rounds: int, latency_seconds: float, stack: list[str]) -
             "PULLPOLICY_GITHUB_APP_ID": "1",
             "PULLPOLICY_GITHUB_WEBHOOK_SECRET": SECRET,
         }
-        variants: list[tuple[str, str, dict[str, str]]] = [
-            ("bare Starlette 202", "bare_app", {}),
-            ("receiver, SQLite state", "receiver_app", {}),
-            ("  + enqueue in a thread", "receiver_app", {BLOCKING_VARIABLE: "1"}),
-        ]
         redis_url = _redis_url()
         if redis_url:
-            variants.append(
-                ("receiver, Redis state", "receiver_app", {"PULLPOLICY_REDIS_URL": redis_url})
-            )
+            _clear_redis_queue(redis_url)
+        variants = _variants(stack, redis_url)
         servers: list[Server] = []
+        data_dirs = [Path(scratch) / f"data-{number}" for number in range(len(variants))]
         try:
-            for number, (_, factory, extra) in enumerate(variants):
-                data_dir = {"PULLPOLICY_DATA_DIR": str(Path(scratch) / f"data-{number}")}
+            for number, variant in enumerate(variants):
+                data_dir = {"PULLPOLICY_DATA_DIR": str(data_dirs[number])}
                 log = Path(scratch) / f"server-{number}.log"
-                servers.append(Server(factory, base | data_dir | extra, log, stack))
+                environment = base | data_dir | variant.environment
+                servers.append(Server(variant.command, environment, log))
             for server in servers:
                 server.wait_ready()
-            return _measure_all(
-                [name for name, _, _ in variants], servers, seconds, rounds, latency_seconds
+            results = _measure_all(
+                [variant.name for variant in variants], servers, seconds, rounds, latency_seconds
             )
+            for result, variant, data_dir in zip(results, variants, data_dirs, strict=True):
+                if variant.queued is not None:
+                    result.queued = variant.queued(data_dir)
+            return results
         finally:
             for server in servers:
                 server.stop()
@@ -407,6 +472,7 @@ def _measure_all(
             result.cpu_per_delivery_us.append(cpu / pool.sent * 1e6)
             result.errors += errors
             result.unexpected += pool.unexpected
+            result.accepted += pool.sent - sum(pool.unexpected.values())
         for result in results:
             result.ratios.append(result.throughputs[-1] / results[0].throughputs[-1])
     for result, server in zip(results, servers, strict=True):
@@ -416,6 +482,7 @@ def _measure_all(
         )
         result.errors += errors
         result.unexpected += pool.unexpected
+        result.accepted += pool.sent - sum(pool.unexpected.values())
     return results
 
 
@@ -423,10 +490,12 @@ def report(results: list[Result], rounds: int, seconds: float) -> None:
     print(
         f"{'server':<26}{'deliveries/s':>14}{'vs bare':>9}{'target':>8}"
         f"{'p50 ms':>9}{'p99 ms':>9}{'target':>8}{'errors':>8}{'CPU µs/delivery':>17}"
+        f"{'queued/202s':>16}"
     )
     for number, result in enumerate(results):
         ratio = statistics.median(result.ratios)
         verdicts = ("-", "-")
+        queued = "-" if result.queued is None else f"{result.queued}/{result.accepted}"
         if number:
             verdicts = (
                 "PASS" if ratio >= THROUGHPUT_TARGET else "MISS",
@@ -436,6 +505,7 @@ def report(results: list[Result], rounds: int, seconds: float) -> None:
             f"{result.name:<26}{statistics.median(result.throughputs):>14.0f}{ratio:>9.2f}"
             f"{verdicts[0]:>8}{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}{verdicts[1]:>8}"
             f"{result.errors:>8}{statistics.median(result.cpu_per_delivery_us):>17.0f}"
+            f"{queued:>16}"
         )
     print(
         f"deliveries/s: median of {rounds} rounds of {seconds:g} s with {CONCURRENCY} in flight; "
@@ -443,7 +513,8 @@ def report(results: list[Result], rounds: int, seconds: float) -> None:
         f"bare endpoint's throughput; p99 < {P99_TARGET_MS:.0f} ms at {RATE:.0f} deliveries/s "
         "(latency from each delivery's scheduled send time). CPU µs/delivery: the server "
         "process's own CPU time per delivery in the throughput runs (median), which neighbours "
-        "on a shared machine do not skew."
+        "on a shared machine do not skew. queued/202s: jobs in the broker at the end / "
+        "deliveries answered 202 (every accepted delivery must be there)."
     )
     for result in results:
         if result.unexpected:
@@ -461,7 +532,10 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=10.0, help="fixed-rate run")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument(
-        "--stack", choices=[*STACKS, "both"], default="both", help="uvicorn HTTP stack(s)"
+        "--stack",
+        choices=[*STACKS, "both"],
+        default="httptools+uvloop",
+        help="uvicorn HTTP stack(s) of the bare and no-op rows (serve runs its own)",
     )
     arguments = parser.parse_args()
     if arguments.quick:
