@@ -441,9 +441,9 @@ def run(seconds: float, rounds: int, latency_seconds: float, stack: list[str]) -
         data_dirs = [Path(scratch) / f"data-{number}" for number in range(len(variants))]
         try:
             for number, variant in enumerate(variants):
-                data_dir = {"PULLPOLICY_DATA_DIR": str(data_dirs[number])}
+                where = {"PULLPOLICY_DATA_DIR": str(data_dirs[number])}
                 log = Path(scratch) / f"server-{number}.log"
-                environment = base | data_dir | variant.environment
+                environment = base | where | variant.environment
                 servers.append(Server(variant.command, environment, log))
             for server in servers:
                 server.wait_ready()

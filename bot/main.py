@@ -123,14 +123,15 @@ def create_app(
                 return refuse(400, "body incomplete: the sender went away", "incomplete", log=True)
             except BodyTimedOut:
                 return refuse(408, "body not received in time", "timed-out", log=True)
-            # Deciding is CPU work plus short, timeout-bounded state calls: for a usual payload
+            # Deciding is CPU work plus short state calls: with local state and a usual payload
             # it stays on the event loop, where it costs less than a hop to a thread (measured
-            # in bench/bench_webhooks.py). A large payload (hashing and parsing take
-            # milliseconds) and a blocking broker client go to a worker thread.
-            if len(body) > INLINE_DECIDE_MAX_BYTES:
-                decision = await run_in_threadpool(receiver.decide, forge, request.headers, body)
-            else:
-                decision = receiver.decide(forge, request.headers, body)
+            # in bench/bench_webhooks.py). State on the network (Redis) and a large payload
+            # (hashing and parsing take milliseconds) go, with the queueing, to a worker thread
+            # in one hop; so does a blocking broker client.
+            if receiver.decide_blocks or len(body) > INLINE_DECIDE_MAX_BYTES:
+                outcome = await run_in_threadpool(receiver.handle, forge, request.headers, body)
+                return JsonBytesResponse(outcome.body, status_code=outcome.status_code)
+            decision = receiver.decide(forge, request.headers, body)
             if isinstance(decision, Outcome):
                 outcome = decision
             elif receiver.queue_blocks:

@@ -80,6 +80,12 @@ class Receiver:
     def queue_blocks(self) -> bool:
         return self._enqueuer.blocking
 
+    @property
+    def decide_blocks(self) -> bool:
+        """True when deciding waits on the network (the shared state is Redis): the web app
+        then runs the whole delivery (`handle`) in one hop to a worker thread."""
+        return bool(getattr(self._state, "blocking", False))
+
     def handle(self, forge: str, headers: Mapping[str, str], body: bytes) -> Outcome:
         decision = self.decide(forge, headers, body)
         return decision if isinstance(decision, Outcome) else self.queue(decision)

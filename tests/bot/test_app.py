@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -588,3 +589,48 @@ def test_large_payloads_are_decided_off_the_event_loop(
     data["padding"] = "x" * padding
     assert harness.github("push", data).status_code == 202
     assert seen == [on_loop]
+
+
+# --- shared state on the network ----------------------------------------------------------
+
+
+class NetworkState(SqliteState):
+    """SQLite state that says it blocks, as Redis does, and records where it was called."""
+
+    blocking = True
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.on_event_loop: list[bool] = []
+
+    def _record(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.on_event_loop.append(False)
+        else:
+            self.on_event_loop.append(True)
+
+    def claim(self, namespace: str, key: str, ttl_seconds: float) -> bool:
+        self._record()
+        return super().claim(namespace, key, ttl_seconds)
+
+    def is_marked(self, namespace: str, key: str) -> bool:
+        self._record()
+        return super().is_marked(namespace, key)
+
+
+def test_state_on_the_network_is_never_called_on_the_event_loop(tmp_path: Path) -> None:
+    state = NetworkState(tmp_path / "state.sqlite")
+    enqueuer = InMemoryEnqueuer()
+    client = TestClient(create_app(make_settings(tmp_path), enqueuer=enqueuer, state=state))
+    body = encode(payload("github", "push.4"))
+    for _ in range(2):  # the second is a duplicate: answered from the claim alone
+        headers = github_headers("push", body, delivery="d-net")
+        assert client.post("/webhooks/github", content=body, headers=headers).status_code in (
+            200,
+            202,
+        )
+    assert state.on_event_loop and not any(state.on_event_loop)
+    assert enqueuer.jobs == [push_job("d-net")]
+    state.close()

@@ -115,6 +115,10 @@ def _text(value: bytes | str) -> str:
 class RedisState:
     """Redis backend: SET NX PX for claims and locks, a Lua compare-and-delete for release."""
 
+    blocking = True
+    """Its calls wait on the network: the web app makes them from a worker thread, never on
+    its event loop."""
+
     def __init__(self, url: str) -> None:
         import redis  # only deployments that configure Redis need the client
 
@@ -225,6 +229,8 @@ _PURGE_EVERY = 1000  # claims between sweeps of expired rows
 
 class SqliteState:
     """SQLite backend in WAL mode: one connection per thread, autocommit statements."""
+
+    blocking = False  # local writes of microseconds: cheaper than a hop to a thread
 
     def __init__(self, path: Path) -> None:
         self._connections = ThreadConnections(

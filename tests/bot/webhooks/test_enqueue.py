@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from bot.webhooks.enqueue import CeleryEnqueuer, EmbeddedEnqueuer, InMemoryEnqueuer, enqueuer_for
+from bot.webhooks.enqueue import (
+    CeleryEnqueuer,
+    EmbeddedEnqueuer,
+    InMemoryEnqueuer,
+    RedisEnqueuer,
+    enqueuer_for,
+)
 from workers.jobs import SCAN_QUEUE, SCAN_TASK, ScanJob
 from workers.runtime.queue_depth import queue_depth
 from workers.runtime.settings import Settings
@@ -124,6 +130,32 @@ def test_embedded_enqueuer_raises_when_the_queue_cannot_be_written(tmp_path: Pat
         enqueuer.ping()
     with pytest.raises(Exception):  # noqa: B017
         enqueuer.enqueue(JOB)
+
+
+def test_redis_enqueuer_pushes_what_celery_would_send(redis_url: str) -> None:
+    settings = Settings(broker_url=redis_url)
+    enqueuer = enqueuer_for(settings)
+    assert isinstance(enqueuer, RedisEnqueuer)
+    _clear(redis_url)
+    enqueuer.ping()
+    enqueuer.enqueue(JOB)
+    message = _receive_one(redis_url)  # through kombu's Redis transport, as the worker reads
+    assert message.headers["task"] == SCAN_TASK
+    args, _, embed = message.decode()
+    assert replace(ScanJob.from_dict(args[0]), due_at=None) == JOB
+    reference = _sent_by_celery(redis_url)
+    assert set(message.headers) == set(reference.headers)
+    assert set(message.properties) == set(reference.properties)
+    assert embed == reference.decode()[2]
+    assert message.delivery_info["routing_key"] == reference.delivery_info["routing_key"]
+
+
+def _clear(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete(SCAN_QUEUE)
+    client.close()
 
 
 def test_importing_the_receiver_loads_no_celery_forge_or_yaml_library() -> None:
