@@ -621,8 +621,14 @@ def main() -> None:
     stacks = list(STACKS) if arguments.stack == "both" else [arguments.stack]
     for number, stack in enumerate(stacks):
         print(("\n" if number else "") + f"uvicorn stack: {stack}")
+        load_before = os.getloadavg()[0]
         results = run(arguments.seconds, arguments.rounds, arguments.latency_seconds, STACKS[stack])
         report(results, arguments.rounds, arguments.seconds)
+        # Noise: the machine's other jobs (the load generator itself adds about 1).
+        print(
+            f"machine: {os.cpu_count()} CPUs, 1-minute load average {load_before:.1f} before "
+            f"the run, {os.getloadavg()[0]:.1f} after"
+        )
 
 
 if __name__ == "__main__":
