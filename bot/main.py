@@ -134,6 +134,8 @@ def create_app(
             decision = receiver.decide(forge, request.headers, body)
             if isinstance(decision, Outcome):
                 outcome = decision
+            elif receiver.queue_awaits:
+                outcome = await receiver.queue_async(decision)
             elif receiver.queue_blocks:
                 outcome = await run_in_threadpool(receiver.queue, decision)
             else:

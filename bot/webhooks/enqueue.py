@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -13,7 +14,7 @@ import orjson
 
 from workers.jobs import SCAN_QUEUE, SCAN_TASK, ScanJob
 from workers.runtime.celery_message import task_message
-from workers.runtime.group_commit import GroupCommitter
+from workers.runtime.group_commit import WAIT_SECONDS, GroupCommitter
 from workers.runtime.settings import Settings
 from workers.runtime.sqlite_queue import FILENAME, SCHEME, NewMessage, SqliteQueue
 
@@ -78,8 +79,13 @@ class EmbeddedEnqueuer:
             return self._committer
 
     def enqueue(self, job: ScanJob, countdown: float = 0.0) -> None:
+        self.enqueue_soon(job, countdown).result(timeout=WAIT_SECONDS)
+
+    def enqueue_soon(self, job: ScanJob, countdown: float = 0.0) -> Future[None]:
+        """`enqueue` without waiting: a future done once the message is on disk. The web app
+        awaits it on its event loop, which costs less than a hop to a thread that waits."""
         tag, payload, eta = _scan_message(job, countdown)
-        self._writer().submit(NewMessage(SCAN_QUEUE, tag, payload, eta or 0.0))
+        return self._writer().submit_nowait(NewMessage(SCAN_QUEUE, tag, payload, eta or 0.0))
 
     def ping(self) -> None:
         self._writer()  # opens (and creates) the file: raises when the data dir is unusable

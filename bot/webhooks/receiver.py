@@ -6,6 +6,7 @@ to a forge. Framework-free, so tests and the web app drive the same code.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ DELIVERIES = "delivery"  # claim namespace: deliveries already queued
 INSTALLATION_SCANS = "installation-scan"  # claim namespace: initial scans already queued
 DELIVERY_TTL_SECONDS = 8 * 24 * 3600  # GitHub redelivers up to a few days later
 INSTALLATION_SCAN_TTL_SECONDS = 3600
+QUEUE_WAIT_SECONDS = 30.0  # a commit this slow means the disk is gone: answer 503
 
 INVALID_SIGNATURE = "invalid or missing webhook signature"
 DUPLICATE = "delivery already received"
@@ -110,9 +112,31 @@ class Receiver:
             try:
                 self._enqueuer.enqueue(job, countdown=countdown)
             except Exception as error:  # broker down: let the forge's redelivery through
-                self._release(accepted.delivery_key, [job for job, _ in accepted.jobs[index:]])
-                return self._finish(accepted.context, _unavailable(error, queued=len(queued)))
+                return self._not_queued(accepted, index, len(queued), error)
             queued.append({"repo": job.repo, "reason": job.reason, "countdown": countdown})
+        return self._queued(accepted, queued)
+
+    @property
+    def queue_awaits(self) -> bool:
+        """True when the enqueuer can hand back a future (`enqueue_soon`): `queue_async`."""
+        return callable(getattr(self._enqueuer, "enqueue_soon", None))
+
+    async def queue_async(self, accepted: Accepted) -> Outcome:
+        """`queue` for an enqueuer whose writes complete on a thread of its own (the embedded
+        queue's group commit): the event loop awaits each commit instead of a worker thread
+        blocking on it."""
+        enqueue_soon = self._enqueuer.enqueue_soon  # type: ignore[attr-defined]
+        queued: list[dict[str, Any]] = []
+        for index, (job, countdown) in enumerate(accepted.jobs):
+            try:
+                done = asyncio.wrap_future(enqueue_soon(job, countdown=countdown))
+                await asyncio.wait_for(done, QUEUE_WAIT_SECONDS)
+            except Exception as error:  # queue unwritable: let the forge's redelivery through
+                return self._not_queued(accepted, index, len(queued), error)
+            queued.append({"repo": job.repo, "reason": job.reason, "countdown": countdown})
+        return self._queued(accepted, queued)
+
+    def _queued(self, accepted: Accepted, queued: list[dict[str, Any]]) -> Outcome:
         repositories = ",".join(sorted({job.repo for job, _ in accepted.jobs}))
         outcome = Outcome(
             202,
@@ -122,6 +146,10 @@ class Receiver:
         if accepted.declined:
             self._count_declined(accepted.context["forge"])
         return self._finish(accepted.context, outcome)
+
+    def _not_queued(self, accepted: Accepted, index: int, queued: int, error: Exception) -> Outcome:
+        self._release(accepted.delivery_key, [job for job, _ in accepted.jobs[index:]])
+        return self._finish(accepted.context, _unavailable(error, queued=queued))
 
     def _finish(self, context: dict[str, Any], outcome: Outcome) -> Outcome:
         """Log the delivery's final answer and count it."""

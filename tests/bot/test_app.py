@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from pydantic import SecretStr
 from bot.main import create_app
 from bot.webhooks import events, receiver
 from bot.webhooks.body import MAX_BODY_BYTES
-from bot.webhooks.enqueue import InMemoryEnqueuer
+from bot.webhooks.enqueue import EmbeddedEnqueuer, InMemoryEnqueuer
 from tests.bot.helpers import (
     GITHUB_SECRET,
     GITLAB_SECRET,
@@ -633,4 +634,43 @@ def test_state_on_the_network_is_never_called_on_the_event_loop(tmp_path: Path) 
         )
     assert state.on_event_loop and not any(state.on_event_loop)
     assert enqueuer.jobs == [push_job("d-net")]
+    state.close()
+
+
+# --- the embedded queue, awaited on the event loop ----------------------------------------
+
+
+def test_embedded_queue_has_the_job_on_disk_when_the_delivery_is_answered(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    enqueuer = EmbeddedEnqueuer(tmp_path / "queue.sqlite")
+    state = SqliteState(tmp_path / "state.sqlite")
+    client = TestClient(create_app(settings, enqueuer=enqueuer, state=state))
+    body = encode(payload("github", "push.4"))
+    response = client.post(
+        "/webhooks/github", content=body, headers=github_headers("push", body, delivery="d-disk")
+    )
+    assert response.status_code == 202
+    with sqlite3.connect(tmp_path / "queue.sqlite") as connection:
+        (count,) = connection.execute("SELECT COUNT(*) FROM messages").fetchone()
+    assert count == 1
+    enqueuer.close()
+    state.close()
+
+
+def test_unwritable_embedded_queue_is_503_and_a_redelivery_gets_through(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    state = SqliteState(tmp_path / "state.sqlite")
+    broken = EmbeddedEnqueuer(blocked / "queue.sqlite")
+    client = TestClient(create_app(make_settings(tmp_path), enqueuer=broken, state=state))
+    body = encode(payload("github", "push.4"))
+    headers = github_headers("push", body, delivery="d-503")
+    assert client.post("/webhooks/github", content=body, headers=headers).status_code == 503
+    working = InMemoryEnqueuer()
+    client = TestClient(create_app(make_settings(tmp_path), enqueuer=working, state=state))
+    headers = github_headers("push", body, delivery="d-503")
+    assert client.post("/webhooks/github", content=body, headers=headers).status_code == 202
+    assert working.jobs == [push_job("d-503")]
     state.close()

@@ -33,13 +33,18 @@ class GroupCommitter(Generic[T]):
 
     def submit(self, item: T) -> None:
         """Return once `item` is committed; raise what the write raised."""
+        self.submit_nowait(item).result(timeout=WAIT_SECONDS)
+
+    def submit_nowait(self, item: T) -> Future[None]:
+        """A future done once `item` is committed (or failed with what the write raised): an
+        event loop can await it (`asyncio.wrap_future`) without a thread blocking on it."""
         done: Future[None] = Future()
         with self._wake:
             if self._closed:
                 raise CommitterClosed("the queue writer is closed")
             self._pending.append((item, done))
             self._wake.notify()
-        done.result(timeout=WAIT_SECONDS)
+        return done
 
     def _run(self) -> None:
         while True:

@@ -3,6 +3,7 @@ commit runs share the next one; a failed write fails every caller of its batch."
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -54,3 +55,15 @@ def test_a_failed_write_fails_its_callers_and_the_next_batch_proceeds() -> None:
     assert calls[-1] == ["good"]
     with pytest.raises(CommitterClosed):
         committer.submit("late")
+
+
+def test_an_event_loop_can_await_the_commit() -> None:
+    written: list[str] = []
+    committer: GroupCommitter[str] = GroupCommitter(written.extend)
+
+    async def deliver() -> None:
+        await asyncio.wrap_future(committer.submit_nowait("job"))
+
+    asyncio.run(deliver())
+    assert written == ["job"]
+    committer.close()
