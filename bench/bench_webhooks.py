@@ -478,7 +478,9 @@ def _clear_redis_queue(url: str) -> None:
         client.close()
 
 
-def run(seconds: float, rounds: int, latency_seconds: float, stack: list[str]) -> list[Result]:
+def run(
+    seconds: float, rounds: int, latency_seconds: float, stack: list[str], only: str | None = None
+) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as scratch:
         base = {
             key: value for key, value in os.environ.items() if not key.startswith("PULLPOLICY_")
@@ -490,7 +492,11 @@ def run(seconds: float, rounds: int, latency_seconds: float, stack: list[str]) -
         redis_url = _redis_url()
         if redis_url:
             _clear_redis_queue(redis_url)
-        variants = _variants(stack, redis_url)
+        variants = [
+            variant
+            for number, variant in enumerate(_variants(stack, redis_url))
+            if not number or only is None or only in variant.name
+        ]
         servers: list[Server] = []
         data_dirs = [Path(scratch) / f"data-{number}" for number in range(len(variants))]
         try:
@@ -609,6 +615,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating throughput rounds")
     parser.add_argument("--latency-seconds", type=float, default=10.0, help="fixed-rate run")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--only", help="the rows whose name contains this (and the first)")
     parser.add_argument(
         "--stack",
         choices=[*STACKS, "both"],
@@ -622,7 +629,13 @@ def main() -> None:
     for number, stack in enumerate(stacks):
         print(("\n" if number else "") + f"uvicorn stack: {stack}")
         load_before = os.getloadavg()[0]
-        results = run(arguments.seconds, arguments.rounds, arguments.latency_seconds, STACKS[stack])
+        results = run(
+            arguments.seconds,
+            arguments.rounds,
+            arguments.latency_seconds,
+            STACKS[stack],
+            arguments.only,
+        )
         report(results, arguments.rounds, arguments.seconds)
         # Noise: the machine's other jobs (the load generator itself adds about 1).
         print(

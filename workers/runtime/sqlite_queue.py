@@ -64,7 +64,11 @@ class SqliteQueue:
     """Messages in a SQLite file shared by the receiver and the workers of one machine."""
 
     def __init__(self, path: Path) -> None:
-        self._connections = ThreadConnections(path, busy_seconds=BUSY_SECONDS)
+        # Checkpoints in a thread of their own: one run by a commit would hold up every
+        # delivery waiting on that commit.
+        self._connections = ThreadConnections(
+            path, busy_seconds=BUSY_SECONDS, background_checkpoints=True
+        )
         connection = self._connection()
         connection.executescript(_SCHEMA)
 
