@@ -5,13 +5,15 @@ The locator is PyYAML's libyaml composer walked by our own code; the guard reads
 ruamel.yaml's safe loader (its own constructor and YAML 1.2 resolver, on ruamel.yaml.clib's
 scanner when installed); what it rejects (duplicate keys, say) is left unchanged.
 Any parser that rebuilds both texts from scratch catches a misplaced edit; a second library
-keeps one library's quirks from hiding it.
+keeps one library's quirks from hiding it. What parsers drop, the guard compares as text:
+comments (`check`), and the BOM and line breaks of the whole file (`check_file`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,6 +27,11 @@ from workers.core.workloads import Path
 # reject; it is whitespace either way, so the guard reads it as a space.
 TAB_BEFORE_COMMENT = re.compile(r"\t(?=[ \t]*#)")
 MAX_COMPARISONS = 2_000_000
+# Quoted scalars are blanked before looking for comments, so a `#` inside one is not taken
+# for a comment; `#` starts a comment at the start of a line or after whitespace (YAML 1.2).
+QUOTED = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\n]|'')*'")
+COMMENT = re.compile(r"(?:^|(?<=[ \t]))#[^\r\n]*", re.MULTILINE)
+BOM = "\ufeff"
 
 Located = tuple[int, Path]  # (document index, path within the document)
 
@@ -47,6 +54,7 @@ def check(
     through anchors or merge keys). `numbers[i]` is how messages name document `i` (when the
     texts are a selection of a file's documents)."""
     before, after = _load_pair(old, new)
+    _check_comments(old, new)
     if json_file:
         _check_json(old, new)
     containers = set(containers)
@@ -64,6 +72,41 @@ def check(
         if _at(after[doc], (*path, POLICY_KEY)) != ALWAYS:
             number = numbers[doc] if numbers else doc
             raise GuardFailure(f"document {number}, {_show(path)} is not Always after the fix")
+
+
+def check_file(old: str, new: str) -> None:
+    """Raise GuardFailure if the whole patched file (decoded, BOM included) lost its BOM or
+    changed its line breaks: no break may be removed or converted, and a file that uses only
+    one kind (CRLF or LF) gets no line break of the other kind."""
+    if old.startswith(BOM) != new.startswith(BOM):
+        raise GuardFailure("the byte order mark changed")
+    old_crlf, old_lf = _line_breaks(old)
+    new_crlf, new_lf = _line_breaks(new)
+    if new_crlf < old_crlf or new_lf < old_lf:
+        raise GuardFailure("line breaks were removed or converted")
+    if (old_crlf and not old_lf and new_lf) or (old_lf and not old_crlf and new_crlf):
+        raise GuardFailure("the patched file mixes CRLF and LF line breaks")
+
+
+def _line_breaks(text: str) -> tuple[int, int]:
+    crlf = text.count("\r\n")
+    return crlf, text.count("\n") - crlf
+
+
+def _check_comments(old: str, new: str) -> None:
+    """Every comment of `old` is still in `new` (the parsers compared so far ignore them)."""
+    lost = _comments(old) - _comments(new)
+    if lost:
+        comment = next(iter(lost))
+        raise GuardFailure(f"a comment was removed or changed: {comment[:60]!r}")
+
+
+def _comments(text: str) -> Counter[str]:
+    return Counter(COMMENT.findall(QUOTED.sub(_blank, text)))
+
+
+def _blank(match: re.Match[str]) -> str:
+    return "_" * len(match.group())
 
 
 def _load_pair(old: str, new: str) -> tuple[list[Any], list[Any]]:

@@ -76,7 +76,7 @@ def check_values(
     )
     if not fix or not findings:
         return report
-    return _fix(report, parsed.body, parsed.bom, findings, encoding_of(data))
+    return _fix(report, decode(data), parsed.body, parsed.bom, findings, encoding_of(data))
 
 
 def _finding(
@@ -113,6 +113,7 @@ def _finding(
 
 def _fix(
     report: FileReport,
+    original: str,  # the decoded file, BOM included, for the whole-file check
     body: str,
     bom: bool,
     findings: Mapping[str, tuple[Finding, Node | None]],
@@ -134,7 +135,9 @@ def _fix(
     edited = [(0, tuple(key.split("."))) for key, (_, node) in findings.items() if node]
     try:
         guard.check(body, new_body, containers=(), edited=edited, json_file=False)
+        text = (BOM if bom else "") + new_body
+        guard.check_file(original, text)
     except guard.GuardFailure as error:
         return replace(report, skipped=f"left unchanged: {error}", unfixable=tuple(unfixable))
-    fixed = ((BOM if bom else "") + new_body).encode(codec)  # the file's own encoding and BOM
+    fixed = text.encode(codec)  # the file's own encoding and BOM
     return replace(report, fixed=fixed, unfixable=tuple(unfixable))

@@ -92,6 +92,7 @@ def check_manifest(
         body, bom = strip_bom(text)
         if fixes is not None:
             fixes.start(body, bom, encoding_of(data))
+            fixes.original = text  # decoded, BOM included: the whole-file check compares it
         for chunk in iter_chunks(body, worth_composing):
             found = detect(path, ParsedText(chunk.text, False, (chunk,)), config, declined)
             if found.targets:
@@ -141,6 +142,7 @@ class _Fixes:
         self.json_file = False
         self.eol = "\n"
         self.codec = "utf-8"
+        self.original = ""
 
     def start(self, body: str, bom: bool, codec: str) -> None:
         self.bom = bom
@@ -183,8 +185,12 @@ class _Fixes:
             return replace(report, skipped=f"left unchanged: {error}", unfixable=unfixable)
         if not self.patched:
             return replace(report, unfixable=unfixable)
-        body = "".join(self.pieces)
-        fixed = ((BOM if self.bom else "") + body).encode(self.codec)  # its own bytes, BOM
+        text = (BOM if self.bom else "") + "".join(self.pieces)
+        try:
+            guard.check_file(self.original, text)
+        except guard.GuardFailure as error:
+            return replace(report, skipped=f"left unchanged: {error}", unfixable=unfixable)
+        fixed = text.encode(self.codec)  # its own bytes, BOM
         return replace(report, fixed=fixed, unfixable=unfixable)
 
 
