@@ -10,15 +10,24 @@ from pathlib import Path
 from typing import Any
 
 from workers import __version__
+from workers.cli.errors import CLEAN, FINDINGS
 from workers.cli.inputs import displayed, resolve, run_scan
 from workers.core.explain import github_annotations, text_report
 from workers.core.findings import FileReport
 from workers.core.sarif import sarif
 
 
-def run_check(paths: Sequence[Path], config_file: Path | None, output: str) -> int:
+def run_check(
+    paths: Sequence[Path], config_file: Path | None, output: str, *, strict: bool = False
+) -> int:
+    """1 on findings; with `strict` (or `strict: true` in a tree's config), also when a file
+    was skipped: a CI gate must not pass on manifests it could not read."""
     inputs = resolve(paths, config_file)
-    reports = [displayed(report, item.prefix) for item, report in run_scan(inputs, fix=False)]
+    reports: list[FileReport] = []
+    failed_skip = False
+    for item, report in run_scan(inputs, fix=False):
+        reports.append(displayed(report, item.prefix))
+        failed_skip |= report.skipped is not None and (strict or item.config.strict)
     if output == "json":
         sys.stdout.write(json.dumps(as_json(reports), indent=2) + "\n")
     elif output == "sarif":
@@ -27,7 +36,7 @@ def run_check(paths: Sequence[Path], config_file: Path | None, output: str) -> i
         sys.stdout.write("".join(line + "\n" for line in github_annotations(reports)))
     else:
         sys.stdout.write(text_report(reports))
-    return 1 if any(report.findings for report in reports) else 0
+    return FINDINGS if failed_skip or any(report.findings for report in reports) else CLEAN
 
 
 def as_json(reports: Sequence[FileReport]) -> dict[str, Any]:

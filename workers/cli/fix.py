@@ -7,9 +7,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from workers.cli.inputs import UsageError, displayed, resolve, run_scan
+from workers.cli.errors import UsageError
+from workers.cli.inputs import displayed, resolve, run_scan
 from workers.cli.output import ReaderMayLeave
-from workers.core.explain import one_line, plural
+from workers.core.explain import one_line, scope_phrase
+from workers.core.findings import Finding
 from workers.core.yamldoc import decode
 
 
@@ -25,7 +27,8 @@ def run_fix(
         raise UsageError("--stdout takes exactly one file")
     inputs = resolve(paths, config_file)
     messages = ReaderMayLeave(sys.stderr if to_stdout else sys.stdout)
-    changed = remaining = containers = 0
+    changed = remaining = 0
+    fixed: list[Finding] = []  # what the fix changes, for the summary's words
     for item, raw in run_scan(inputs, fix=True):
         report = displayed(raw, item.prefix)
         if to_stdout:
@@ -41,13 +44,15 @@ def run_fix(
         if raw.fixed is None:
             continue
         changed += 1
-        containers += len(report.findings) - len(report.unfixable)
+        left = {finding.fingerprint for finding, _ in report.unfixable}
+        fixed.extend(f for f in report.findings if f.fingerprint not in left)
         if diff:
             messages.write(_diff(report.path, item.tree.read(raw.path), raw.fixed))
         if not dry_run and not to_stdout:
             item.tree.write(raw.path, raw.fixed)
     verb = "would fix" if dry_run or to_stdout else "fixed"
-    summary = f"{verb} {plural(containers, 'container')} in {plural(changed, 'file')}"
+    # The PR body's words: "5 containers and 1 Helm value in 4 files".
+    summary = f"{verb} {scope_phrase(fixed)}"
     if remaining:
         summary += f"; {remaining} left unfixed"
     print(summary, file=messages)

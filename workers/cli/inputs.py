@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from workers.cli.errors import UsageError
 from workers.config.loading import parse_config
 from workers.config.model import CONFIG_FILENAME, Config
 from workers.core.findings import Exempted, FileReport, Finding
@@ -15,10 +16,6 @@ from workers.core.tree import ReadError, ScanPlan, plan_scan, scan
 from workers.scan.localfs import LocalTree
 
 PROGRESS_MIN_FILES = 200
-
-
-class UsageError(Exception):
-    pass
 
 
 @dataclass(frozen=True)

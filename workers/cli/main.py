@@ -1,7 +1,7 @@
-"""`pullpolicy`: check and fix manifests locally, validate configuration, print the schema.
+"""`pullpolicy`: the parser and the one dispatch to each verb's module; errors end here.
 
-Exit codes: 0 clean, 1 findings (check) or changes made / still needed (fix) or an invalid
-config (validate-config), 2 usage or configuration errors.
+Exit codes (workers/cli/errors.py): 0 clean, 1 findings or changes, 2 usage, configuration or
+settings errors, 3 a crash, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 
 from workers import __version__
 from workers.cli.check import run_check
+from workers.cli.errors import CRASH, INTERRUPTED, UserError, crash_line, user_errors
 from workers.cli.fix import run_fix
-from workers.cli.inputs import UsageError
-from workers.config.loading import ConfigError, parse_config
-from workers.config.model import CONFIG_FILENAME, schema_json
-from workers.runtime.settings import SettingsError
+from workers.cli.schema import run_schema
+from workers.cli.validate_config import run_validate_config
+from workers.config.model import CONFIG_FILENAME
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="report containers lacking imagePullPolicy: Always")
     _add_scan_arguments(check)
     check.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a file could not be checked (default: list it, exit 0)",
+    )
 
     fix = commands.add_parser("fix", help="set imagePullPolicy: Always in place, byte-minimally")
     _add_scan_arguments(fix)
@@ -77,28 +82,34 @@ def _add_scan_arguments(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "check":
-            return run_check(args.paths or [Path()], args.config, args.format)
-        if args.command == "fix":
-            return run_fix(
-                args.paths or [Path()],
-                args.config,
-                diff=args.diff,
-                dry_run=args.dry_run,
-                to_stdout=args.stdout,
-            )
-        if args.command == "validate-config":
-            return _validate(args.files or [Path(CONFIG_FILENAME)])
-        if args.command == "schema":
-            sys.stdout.write(schema_json())
-            return 0
-        return _service(args)
-    except (UsageError, SettingsError) as error:
-        print(f"pullpolicy: {error}", file=sys.stderr)
-        return 2
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+        with user_errors():
+            return _run(args)
+    except UserError as error:
+        error.show(sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except Exception as error:  # a bug: its own exit code, so it never reads as findings
+        print(crash_line(error), file=sys.stderr)
+        return CRASH
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "check":
+        return run_check(args.paths or [Path()], args.config, args.format, strict=args.strict)
+    if args.command == "fix":
+        return run_fix(
+            args.paths or [Path()],
+            args.config,
+            diff=args.diff,
+            dry_run=args.dry_run,
+            to_stdout=args.stdout,
+        )
+    if args.command == "validate-config":
+        return run_validate_config(args.files or [Path(CONFIG_FILENAME)])
+    if args.command == "schema":
+        return run_schema()
+    return _service(args)
 
 
 def _service(args: argparse.Namespace) -> int:
@@ -110,20 +121,6 @@ def _service(args: argparse.Namespace) -> int:
     if args.command == "worker":
         return service.run_worker(args.concurrency, args.loglevel)
     return service.run_scan_once(args.forge, args.repo, dry_run=args.dry_run)
-
-
-def _validate(files: Sequence[Path]) -> int:
-    status = 0
-    for file in files:
-        try:
-            parse_config(file.read_bytes(), source=str(file))
-        except OSError as error:
-            print(f"pullpolicy: {file}: {error.strerror}", file=sys.stderr)
-            return 2
-        except ConfigError as error:
-            print(error, file=sys.stderr)
-            status = 1
-    return status
 
 
 if __name__ == "__main__":

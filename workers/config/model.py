@@ -110,6 +110,9 @@ class Config(_Model):
     """`false` turns the bot off for this repository."""
     mode: Mode = Mode.FIX
     """`fix` opens a pull request; `check` only reports findings (check run / status)."""
+    strict: bool = False
+    """`true` makes `pullpolicy check` fail (exit 1) when a file could not be checked (invalid
+    YAML, too large, a workload without a container list); skipped files are listed either way."""
     paths: Paths = Field(default_factory=Paths)
     """Which files are scanned."""
     rules: Rules = Field(default_factory=Rules)

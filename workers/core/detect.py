@@ -43,6 +43,7 @@ class Detection:
     findings: list[Finding] = field(default_factory=list)
     exempted: list[Exempted] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)  # workloads with no checkable containers
 
 
 DECLINED = "declined: a pull request proposing this fix was closed unmerged"
@@ -65,7 +66,13 @@ def detect(
         first_target = len(result.targets)
         kept: list[Container] = []  # containers a fix must not change: exempt or not checked
         try:
-            found = [(w, c) for w in workloads(document) for c in w.containers]
+            objects = list(workloads(document))
+            result.malformed.extend(
+                f"document {index + 1}: {w.kind}/{w.name}: {problem}"
+                for w in objects
+                for problem in w.problems
+            )
+            found = [(w, c) for w in objects for c in w.containers]
             for workload, container in found:
                 if not getattr(config.rules, container.switch):
                     kept.append(container)

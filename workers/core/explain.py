@@ -183,7 +183,7 @@ def text_report(reports: Sequence[FileReport]) -> str:
             lines.append(f"{location}: {finding_message(finding)}{suffix}")
             files_with_findings.add(finding.path)
             found += 1
-    details = [f"{plural(len(reports), 'file')} checked"]
+    details = [f"{plural(len(reports) - len(skipped), 'file')} checked"]  # skipped: not checked
     if exempted:
         details.append(f"{exempted} exempted")
     if skipped:

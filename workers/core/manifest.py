@@ -95,6 +95,8 @@ def check_manifest(
             fixes.original = text  # decoded, BOM included: the whole-file check compares it
         for chunk in iter_chunks(body, worth_composing):
             found = detect(path, ParsedText(chunk.text, False, (chunk,)), config, declined)
+            if found.malformed:  # skipped, not passed: its containers cannot be judged
+                raise Unparseable("; ".join(found.malformed))
             if found.targets:
                 # Documents with findings get the full structure check (duplicate keys
                 # anywhere, alias bombs), so `check` skips exactly what `fix` would refuse.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from workers.core.yamldoc import entries, get, scalar, sequence_items
+from workers.core.yamldoc import NULL_TAG, entries, get, scalar, sequence_items
 
 Path = tuple[str | int, ...]
 
@@ -144,6 +144,7 @@ class Workload:
     path: Path  # from the document root to the object
     annotations: dict[str, str]  # the object's metadata.annotations
     containers: tuple[Container, ...]
+    problems: tuple[str, ...] = ()  # container lists written so that nothing can be checked
 
 
 def workloads(document: Node | None) -> Iterator[Workload]:
@@ -162,7 +163,8 @@ def _objects(node: Node | None, path: Path, depth: int) -> Iterator[Workload]:
     if kind in NEVER_WORKLOADS:
         return
     containers = _containers(node, kind, api_version, path)
-    if not containers:
+    problems = malformed_lists(node, kind)
+    if not containers and not problems:
         return
     metadata = get(node, "metadata")
     yield Workload(
@@ -172,7 +174,31 @@ def _objects(node: Node | None, path: Path, depth: int) -> Iterator[Workload]:
         path=path,
         annotations=annotations_of(metadata),
         containers=tuple(containers),
+        problems=tuple(problems),
     )
+
+
+def malformed_lists(obj: MappingNode, kind: str) -> list[str]:
+    """Why a Pod or templated workload holds containers nobody can check: a list that is not a
+    list of mappings (`containers: 3`), or a Pod without `containers` (Kubernetes requires
+    it). Templated kinds may omit it: kustomize patches often do."""
+    template = ("spec",) if kind == "Pod" else TEMPLATE_PATHS.get(kind)
+    if template is None:
+        return []
+    where = ".".join(template if kind == "Pod" else (*template, "spec"))
+    spec = entries(get(obj, *template) if kind == "Pod" else get(obj, *template, "spec"))
+    problems: list[str] = []
+    if kind == "Pod" and "containers" not in spec:
+        problems.append(f"{where}.containers is missing")
+    for list_name, _ in POD_LISTS:
+        node = spec[list_name].value if list_name in spec else None
+        if node is None or (isinstance(node, ScalarNode) and node.tag == NULL_TAG):
+            continue
+        if not isinstance(node, SequenceNode) or not all(
+            isinstance(item, MappingNode) for item in node.value
+        ):
+            problems.append(f"{where}.{list_name} is not a list of containers")
+    return problems
 
 
 def _containers(obj: MappingNode, kind: str, api_version: str, path: Path) -> list[Container]:

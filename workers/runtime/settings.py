@@ -5,12 +5,14 @@ Secrets are SecretStr: they never show in reprs, logs or error messages.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_core import ErrorDetails
 
 from workers.runtime.app_credentials import CredentialsError, load_credentials
 from workers.runtime.sqlite_queue import FILENAME as EMBEDDED_QUEUE_FILENAME
@@ -142,12 +144,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
         settings = Settings.model_validate(values)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{PREFIX}{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
-            for e in error.errors()
-        )
+        problems = "; ".join(_problem(e) for e in error.errors())
         raise SettingsError(f"invalid settings: {problems}") from None
     return with_stored_github_app(settings)
+
+
+def _problem(error: ErrorDetails) -> str:
+    name = f"{PREFIX}{'_'.join(str(part) for part in error['loc']).upper()}"
+    if error["type"] != "extra_forbidden":
+        return f"{name}: {error['msg']}"
+    return f"{name}: {unknown_setting(name)}"
+
+
+def unknown_setting(name: str) -> str:
+    """Why PULLPOLICY_<name> is refused: a did-you-mean, as for `.pullpolicy.yml` keys."""
+    known = [f"{PREFIX}{field.upper()}" for field in Settings.model_fields]
+    # Dashes and case do not matter to a typo: PULLPOLICY_github-app-id finds its match.
+    close = difflib.get_close_matches(name.upper().replace("-", "_"), known, n=1, cutoff=0.75)
+    if close:
+        return f"unknown setting, did you mean {close[0]}?"
+    return "unknown setting (the settings are listed in docs/settings.md)"
 
 
 def with_stored_github_app(settings: Settings) -> Settings:

@@ -32,6 +32,7 @@ from workers.config.model import (
 FULL_EXAMPLE = """\
 enabled: false
 mode: check
+strict: true
 paths:
   include: ["deploy/**/*.yaml"]
   exclude:
@@ -63,6 +64,7 @@ pull_request:
 FULL_EXAMPLE_DATA: dict[str, Any] = {
     "enabled": False,
     "mode": "check",
+    "strict": True,
     "paths": {"include": ["deploy/**/*.yaml"], "exclude": ["deploy/vendor/**"]},
     "rules": {
         "never": "keep",

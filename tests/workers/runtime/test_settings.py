@@ -26,6 +26,22 @@ def test_unknown_and_malformed_variables_are_errors() -> None:
         load_settings({"PULLPOLICY_GITHUB_APP_ID": "one"})
 
 
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        ("PULLPOLICY_GITHUB_APPID", "unknown setting, did you mean PULLPOLICY_GITHUB_APP_ID?"),
+        ("PULLPOLICY_GITLAB_TOKN", "unknown setting, did you mean PULLPOLICY_GITLAB_TOKEN?"),
+        ("PULLPOLICY_github-app-id", "unknown setting, did you mean PULLPOLICY_GITHUB_APP_ID?"),
+        ("PULLPOLICY_COLOUR", "unknown setting (the settings are listed in docs/settings.md)"),
+    ],
+)
+def test_a_misspelt_variable_gets_a_did_you_mean(variable: str, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({variable: "1"})
+    shown = variable.upper()
+    assert str(caught.value) == f"invalid settings: {shown}: {message}"
+
+
 def test_secrets_never_show(tmp_path: Path) -> None:
     settings = load_settings(
         {"PULLPOLICY_GITHUB_WEBHOOK_SECRET": "s3cret-hook", "PULLPOLICY_GITLAB_TOKEN": "glpat-x1"}
