@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import pytest
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from workers.config.model import Config
 from workers.core import guard, helm, manifest
@@ -321,3 +323,110 @@ def test_the_file_check_refuses_a_lost_bom_or_changed_breaks(
     with pytest.raises(guard.GuardFailure) as caught:
         guard.check_file(old, new)
     assert str(caught.value) == message
+
+
+# Found by mutation testing (docs/mutation.md): each test kills mutants of workers/core/guard.py.
+
+
+def test_the_guard_counts_documents() -> None:
+    with pytest.raises(guard.GuardFailure) as caught:
+        guard.check("a: 1\n", "a: 1\n---\nb: 2\n", containers=[], edited=[], json_file=False)
+    assert str(caught.value) == "the number of documents changed"
+
+
+def test_a_lost_comment_is_quoted_up_to_60_characters() -> None:
+    comment = "# " + "x" * 70
+    with pytest.raises(guard.GuardFailure) as caught:
+        guard.check(f"a: 1 {comment}\n", "a: 1\n", containers=[], edited=[], json_file=False)
+    assert str(caught.value) == f"a comment was removed or changed: {comment[:60]!r}"
+
+
+def _ruamel_problem(text: str) -> str:
+    """What ruamel.yaml itself says about `text`: the guard must pass it on, whatever it is."""
+    try:
+        list(YAML(typ="safe", pure=True).load_all(text))
+    except YAMLError as error:
+        return str(getattr(error, "problem", None) or error).splitlines()[0]
+    raise AssertionError("expected a parse error")
+
+
+def test_parse_errors_name_the_parsers_problem() -> None:
+    broken = "a: [\n"
+    problem = _ruamel_problem(broken)
+    assert problem and problem != "None"
+    with pytest.raises(guard.GuardFailure) as caught:
+        guard.check(broken, broken, containers=[], edited=[], json_file=False)
+    assert str(caught.value) == f"the guard's parser cannot read the original: {problem}"
+    with pytest.raises(guard.GuardFailure) as caught:
+        guard.check("a: 1\n", broken, containers=[], edited=[], json_file=False)
+    assert str(caught.value) == f"the patched text does not parse: {problem}"
+
+
+def test_a_tab_before_a_comment_is_whitespace() -> None:
+    old = "imagePullPolicy: Never\t# keep\n"
+    new = "imagePullPolicy: Always\t# keep\n"
+    guard.check(old, new, containers=[(0, ())], edited=[], json_file=False)
+
+
+def test_flow_yaml_that_older_libyaml_rejects_is_read() -> None:
+    # `a:1` in a flow mapping: valid YAML 1.2 that ruamel.yaml.clib refuses.
+    old = "{name: a, image: a:1}\n"
+    new = "{name: a, image: a:1, imagePullPolicy: Always}\n"
+    guard.check(old, new, containers=[(0, ())], edited=[], json_file=False)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ("[2, 1, 1]\n", "[1, 1, 1]\n", "0"),  # pairs of equal objects are compared once
+        ("[1, 1, 1]\n", "[2, 1, 1]\n", "0"),
+        ("x: {y: 1}\n", "x: 5\n", "x"),  # a mapping replaced by a scalar
+        ("x: [1]\n", "x: 5\n", "x"),  # a list replaced by a scalar
+        ("x: .nan\n", "x: 1.0\n", "x"),
+        ("x: 1.0\n", "x: .nan\n", "x"),
+        ("1\n", "2\n", "the document root"),
+    ],
+)
+def test_every_difference_is_found(old: str, new: str, where: str) -> None:
+    with pytest.raises(guard.GuardFailure) as caught:
+        guard.check(old, new, containers=[], edited=[], json_file=False)
+    assert str(caught.value) == f"unexpected change at document 0, {where}"
+
+
+def test_not_a_number_equals_itself() -> None:
+    guard.check("x: .nan\n", "x: .nan\n", containers=[], edited=[], json_file=False)
+
+
+def test_comparisons_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "[1, 2, 3]\n"  # four comparisons: the list and its three items
+    monkeypatch.setattr(guard, "MAX_COMPARISONS", 4)
+    guard.check(text, text, containers=[], edited=[], json_file=False)
+    monkeypatch.setattr(guard, "MAX_COMPARISONS", 3)
+    with pytest.raises(guard.GuardFailure) as caught:
+        guard.check(text, text, containers=[], edited=[], json_file=False)
+    assert str(caught.value) == "document too large to compare"
+
+
+@pytest.mark.parametrize(
+    ("text", "container"),
+    [
+        ("a: x\n", ("a",)),  # a scalar where a container was expected
+        ("a: [1]\n", ("a",)),  # a list
+        ("a: [{}]\n", ("a", 1)),  # past the end of the list
+    ],
+)
+def test_a_container_path_that_leads_nowhere_is_not_always(
+    text: str, container: tuple[str | int, ...]
+) -> None:
+    with pytest.raises(guard.GuardFailure) as caught:
+        guard.check(text, text, containers=[(0, container)], edited=[], json_file=False)
+    shown = "/".join(str(part) for part in container)
+    assert str(caught.value) == f"document 0, {shown} is not Always after the fix"
+
+
+def test_a_value_the_parser_cannot_build_is_refused_not_a_crash() -> None:
+    # A timestamp with month 13: the parser raises a ValueError with no `problem` attribute.
+    text = "a: 2020-13-45\n"
+    with pytest.raises(guard.GuardFailure) as caught:
+        guard.check(text, text, containers=[], edited=[], json_file=False)
+    assert str(caught.value).startswith("the guard's parser cannot read the original: ")
