@@ -25,7 +25,7 @@ from workers.runtime.settings import Settings
 from workers.runtime.state import SCANNED, LockHeld, open_state
 from workers.scan import run as run_module
 from workers.tasks.celery_app import make_celery
-from workers.tasks.scan_task import Worker, retry_delay
+from workers.tasks.scan_task import MAX_RETRIES, Worker, retry_delay
 
 POD = (
     "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: a:1}]\n"
@@ -219,3 +219,66 @@ def _lock_is_held(settings: Settings) -> bool:
         return True
     finally:
         state.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "retries", "metric"),
+    [
+        (
+            RateLimited("slow down", datetime.now(UTC) + timedelta(seconds=30)),
+            0,
+            'pullpolicy_scan_retries_total{forge="github",reason="rate-limited"} 1.0',
+        ),
+        (
+            Transient("502 from the forge"),
+            3,
+            'pullpolicy_scan_retries_total{forge="github",reason="transient"} 1.0',
+        ),
+        # The last allowed attempt: the scan ends as failed, not as one more retry.
+        (
+            Transient("502 from the forge"),
+            MAX_RETRIES,
+            'pullpolicy_scans_total{forge="github",outcome="failed"} 1.0',
+        ),
+        (
+            RateLimited("slow down", datetime.now(UTC)),
+            MAX_RETRIES,
+            'pullpolicy_scans_total{forge="github",outcome="failed"} 1.0',
+        ),
+    ],
+    ids=["rate-limited", "transient", "transient, last retry", "rate-limited, last retry"],
+)
+def test_a_forge_error_is_retried_then_failed(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    retries: int,
+    metric: str,
+) -> None:
+    task = make_celery(settings).tasks[SCAN_TASK]
+    asked: list[Exception] = []
+
+    def retry(*, exc: Exception, countdown: float) -> RetryRequested:
+        asked.append(exc)
+        return RetryRequested()
+
+    def scan(self: Worker, job: ScanJob) -> None:
+        raise error
+
+    monkeypatch.setattr(task, "retry", retry)
+    monkeypatch.setattr(Worker, "scan", scan)
+    task.push_request(retries=retries)
+    try:
+        with pytest.raises(RetryRequested):
+            task.run(JOB.to_dict())
+    finally:
+        task.pop_request()
+    assert asked == [error]  # Celery raises the error itself once max_retries is reached
+    text = _metrics_text(settings)
+    assert metric in text
+    others = [
+        line
+        for line in text.splitlines()
+        if line.startswith(("pullpolicy_scans_total{", "pullpolicy_scan_retries_total{"))
+    ]
+    assert others == [metric]
