@@ -17,7 +17,8 @@ from workers.core.detect import ALWAYS, POLICY_KEY, Target
 from workers.core.inheritance import line_owner
 from workers.core.yamldoc import MERGE_TAG
 
-PROPERTIES = re.compile(r"(?:[&!]\S*\s+)*")  # anchors and tags before a scalar
+# Anchors and tags before a scalar; the last may end the node (`imagePullPolicy: &p`, empty).
+PROPERTIES = re.compile(r"(?:[&!]\S*(?:\s+|\Z))*")
 
 
 @dataclass(frozen=True, order=True)

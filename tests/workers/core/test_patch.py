@@ -25,6 +25,8 @@ def test_line_endings() -> None:
     assert line_ending("a: 1\nb: 2\r\n") == "\n"
     assert line_ending("\na: 1\r\n") == "\n"  # an empty first line says nothing: LF
     assert line_ending("a: 1") == "\n"
+    assert line_ending("\na: 1\r") == "\n"  # a CR elsewhere is not the first line's ending
+    assert line_ending("\r\na: 1") == "\r\n"
 
 
 def test_json_is_known_by_name_or_first_character() -> None:
@@ -41,3 +43,142 @@ def test_edits_apply_in_order_and_overlaps_are_refused() -> None:
         apply("abcdef", [Edit(0, 3, "x"), Edit(2, 4, "y")])
     with pytest.raises(Unfixable):
         apply("abcdef", [Edit(1, 1, "x"), Edit(1, 2, "y")])  # two edits at one offset
+
+
+HEAD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+B = "  - name: b\n    image: b:1\n    imagePullPolicy: Always\n"
+POLICY = "    imagePullPolicy: Always\n"
+
+YAML_CASES = {
+    # `|+` keeps its trailing blank lines as content: the new line goes after them.
+    "keep chomping": (
+        "  - name: a\n    image: |+\n      nginx:1\n\n" + B,
+        "  - name: a\n    image: |+\n      nginx:1\n\n" + POLICY + B,
+    ),
+    "keep chomping at the end": (
+        "  - name: a\n    image: &i |+\n      nginx:1\n\n",
+        "  - name: a\n    image: &i |+\n      nginx:1\n\n" + POLICY,
+    ),
+    # `|` clips them: the new line goes right after the content.
+    "clip chomping": (
+        "  - name: a\n    image: |\n      nginx:1\n\n" + B,
+        "  - name: a\n    image: |\n      nginx:1\n" + POLICY + "\n" + B,
+    ),
+    "anchor, tag and comment": (
+        "  - name: a\n    image: &img !!str nginx:1  # c\n",
+        "  - name: a\n    image: &img !!str nginx:1  # c\n" + POLICY,
+    ),
+    "empty value": (
+        "  - name: a\n    image: a:1\n    imagePullPolicy:\n",
+        "  - name: a\n    image: a:1\n" + POLICY,
+    ),
+    "empty value after an anchor": (
+        "  - name: a\n    image: a:1\n    imagePullPolicy: &p\n",
+        "  - name: a\n    image: a:1\n    imagePullPolicy: &p Always\n",
+    ),
+    "empty value in a flow mapping": (
+        "  - {name: a, image: a:1, imagePullPolicy: }\n",
+        "  - {name: a, image: a:1, imagePullPolicy: Always}\n",
+    ),
+    "quotes kept": (
+        "  - name: a\n    image: a:1\n    imagePullPolicy: 'Never'\n",
+        "  - name: a\n    image: a:1\n    imagePullPolicy: 'Always'\n",
+    ),
+    "no final newline": (
+        "  - name: a\n    image: a:1",
+        "  - name: a\n    image: a:1\n    imagePullPolicy: Always",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", YAML_CASES)
+def test_yaml_edits(name: str) -> None:
+    before, after = YAML_CASES[name]
+    assert _fixed(HEAD + before) == HEAD + after
+
+
+@pytest.mark.parametrize("final", ["", "\r\n"], ids=["no final newline", "final newline"])
+def test_crlf_lines_are_inserted_before_the_cr(final: str) -> None:
+    text = (HEAD + "  - name: a\n    image: a:1").replace("\n", "\r\n") + final
+    assert _fixed(text) == text.removesuffix(final) + "\r\n    imagePullPolicy: Always" + final
+
+
+POD_JSON = '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},\n "spec": '
+
+JSON_CASES = {
+    "null becomes a string": (
+        '{"containers": [{"name": "a", "image": "a:1", "imagePullPolicy": null}]}}\n',
+        '{"containers": [{"name": "a", "image": "a:1", "imagePullPolicy": "Always"}]}}\n',
+    ),
+    "one line": (
+        '{"containers": [{"name": "a", "image": "a:1"}]}}\n',
+        '{"containers": [{"name": "a", "image": "a:1", "imagePullPolicy": "Always"}]}}\n',
+    ),
+    "a comma after spaces": (
+        '{"containers": [{\n   "image": "a:1"  ,\n   "name": "a"\n }]}}\n',
+        '{"containers": [{\n   "image": "a:1"  ,\n   "imagePullPolicy": "Always",\n'
+        '   "name": "a"\n }]}}\n',
+    ),
+    "the last member, spaces before the line break": (
+        '{"containers": [{\n   "name": "a",\n   "image": "a:1"  \n }]}}\n',
+        '{"containers": [{\n   "name": "a",\n   "image": "a:1",\n'
+        '   "imagePullPolicy": "Always"  \n }]}}\n',
+    ),
+    "the brace on the same line": (
+        '{"containers": [{\n   "name": "a",\n   "image": "a:1" }\n ]}}\n',
+        '{"containers": [{\n   "name": "a",\n   "image": "a:1", "imagePullPolicy": "Always" }\n'
+        " ]}}\n",
+    ),
+    "the end of the file": (
+        '{"containers": [{\n   "name": "a",\n   "image": "a:1"}]}}',
+        '{"containers": [{\n   "name": "a",\n   "image": "a:1", "imagePullPolicy": "Always"}]}}',
+    ),
+}
+
+
+@pytest.mark.parametrize("name", JSON_CASES)
+def test_json_edits(name: str) -> None:
+    before, after = JSON_CASES[name]
+    assert _fixed(POD_JSON + before, "pod.json") == POD_JSON + after
+
+
+@pytest.mark.parametrize(
+    ("policy", "reason"),
+    [
+        (">\n      Never\n", "imagePullPolicy is a block scalar"),
+        ("|\n      Never\n", "imagePullPolicy is a block scalar"),
+        ("{a: 1}\n", "imagePullPolicy is not a scalar"),
+    ],
+)
+def test_policies_that_cannot_be_replaced_say_why(policy: str, reason: str) -> None:
+    text = HEAD + "  - name: a\n    image: a:1\n    imagePullPolicy: " + policy
+    report = check_manifest("pod.yaml", text.encode(), Config(), fix=True)
+    assert report.fixed is None
+    assert [why for _, why in report.unfixable] == [reason]
+
+
+def test_one_unfixable_container_does_not_stop_the_others() -> None:
+    text = (
+        HEAD + "  - name: a\n    image: a:1\n    imagePullPolicy: |\n      Never\n"
+        "  - name: b\n    image: b:1\n  - name: c\n    image: c:1\n    imagePullPolicy: |\n"
+        "      Never\n  - name: d\n    image: d:1\n"
+    )
+    report = check_manifest("pod.yaml", text.encode(), Config(), fix=True)
+    assert [f.container for f, _ in report.unfixable] == ["a", "c"]
+    assert report.fixed is not None
+    assert report.fixed.decode().count("imagePullPolicy: Always") == 2
+
+
+def test_containers_inheriting_one_image_get_one_line() -> None:
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    containers:\n"
+        "    - &base\n      name: a\n      image: a:1\n"
+        "    - <<: *base\n      name: b\n"
+        "- apiVersion: v1\n  kind: Pod\n  metadata: {name: q}\n  spec:\n    containers:\n"
+        "    - <<: *base\n      name: c\n"
+    )
+    fixed = _fixed(text)
+    assert fixed == text.replace(
+        "      image: a:1\n", "      image: a:1\n      imagePullPolicy: Always\n"
+    )
