@@ -23,10 +23,11 @@ MUTMUT = "mutmut==3.8.1"
 TARGETS: dict[str, tuple[str, ...]] = {
     "workers/core/guard.py": ("tests/workers/core/test_guard.py",),
     "workers/core/patch.py": (
+        "tests/workers/core/test_patch.py",
         "tests/workers/core/test_fidelity.py",
         "tests/workers/core/test_guard.py",
         "tests/workers/core/test_bad_input.py",
-        "tests/workers/core/test_patch.py",
+        "tests/workers/core/test_detect.py",
     ),
     "bot/webhooks/verify.py": ("tests/bot/webhooks/test_verify.py",),
     "bot/webhooks/events.py": ("tests/bot/webhooks/test_events.py",),

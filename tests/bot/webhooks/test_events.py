@@ -327,3 +327,97 @@ def test_handled_event_with_missing_fields_is_malformed(damage: Any) -> None:
     damage(data)
     with pytest.raises(MalformedPayload):
         github(data, "push", scanned_before=always_scanned)
+
+
+# --- found by mutation testing (docs/mutation.md) -------------------------------------------
+
+
+def test_an_unknown_forge_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match=r"^unknown forge 'bitbucket'$"):
+        interpret("bitbucket", {}, {}, scanned_before=never_scanned)
+
+
+def test_gitlab_delivery_id_falls_back_to_the_idempotency_key() -> None:
+    assert events.gitlab_delivery_id({"Idempotency-Key": "k-1"}) == "k-1"
+    assert (
+        events.gitlab_delivery_id({"X-Gitlab-Event-UUID": "u-1", "Idempotency-Key": "k"}) == "u-1"
+    )
+    assert events.gitlab_delivery_id({"X-Gitlab-Event-UUID": ""}) is None
+
+
+def test_a_delivery_without_an_event_header_says_so() -> None:
+    assert interpret(events.GITHUB, {}, {}, scanned_before=never_scanned) == Ignored(
+        f"{events.UNHANDLED_EVENT}: no X-GitHub-Event header"
+    )
+    assert interpret(events.GITLAB, {}, {}, scanned_before=never_scanned) == Ignored(
+        f"{events.UNHANDLED_EVENT}: no X-Gitlab-Event header"
+    )
+
+
+def _malformed(decide: Any) -> str:
+    with pytest.raises(MalformedPayload) as caught:
+        decide()
+    return str(caught.value)
+
+
+def test_malformed_payloads_name_the_field() -> None:
+    installation = payload("github", "installation.1")
+    del installation["installation"]
+    assert _malformed(lambda: github(installation, "installation")) == "installation.id missing"
+    installation = payload("github", "installation.1")
+    installation["installation"]["id"] = True
+    assert (
+        _malformed(lambda: github(installation, "installation"))
+        == "installation.id is not an integer"
+    )
+    installation = payload("github", "installation.1")
+    installation["repositories"] = ["not an object"]
+    assert (
+        _malformed(lambda: github(installation, "installation"))
+        == "repositories is missing or not an object"
+    )
+    installation["repositories"] = "many"
+    assert _malformed(lambda: github(installation, "installation")) == "repositories is not a list"
+    push = payload("gitlab", "push")
+    push["commits"], push["total_commits_count"] = ["not an object"], 1
+    assert (
+        _malformed(lambda: gitlab(push, "Push Hook", scanned_before=always_scanned))
+        == "commits holds a non-object"
+    )
+    push["commits"] = [{"added": "deploy/web.yaml"}]
+    assert (
+        _malformed(lambda: gitlab(push, "Push Hook", scanned_before=always_scanned))
+        == "commit added is not a list"
+    )
+    push = payload("gitlab", "push")
+    push["project"] = "acme"
+    assert _malformed(lambda: gitlab(push, "Push Hook")) == "project is missing or not an object"
+    push = payload("gitlab", "push")
+    push["after"] = ""
+    assert _malformed(lambda: gitlab(push, "Push Hook")) == "after is missing or not a string"
+
+
+def test_gitlab_push_scans_the_checkout_sha_when_given() -> None:
+    data = payload("gitlab", "push")
+    data["checkout_sha"] = "c" * 40
+    [scan] = gitlab(data, "Push Hook")  # type: ignore[misc]
+    assert scan.head_sha == "c" * 40
+    data["checkout_sha"] = ""
+    [scan] = gitlab(data, "Push Hook")  # type: ignore[misc]
+    assert scan.head_sha == data["after"]
+
+
+def test_gitlab_one_complete_irrelevant_commit_is_ignored_for_that_project_only() -> None:
+    data = payload("gitlab", "push")
+    data["commits"] = [commit("README.md")]
+    data["total_commits_count"] = 1
+    asked: list[str] = []
+
+    def scanned(key: str) -> bool:
+        asked.append(key)
+        return key == "gitlab:" + str(data["project"]["path_with_namespace"])
+
+    assert gitlab(data, "Push Hook", scanned_before=scanned) == Ignored(events.NOTHING_RELEVANT)
+    assert asked == ["gitlab:" + data["project"]["path_with_namespace"]]
+    data["commits"], data["total_commits_count"] = [], 0  # nothing listed: scan to be sure
+    assert isinstance(gitlab(data, "Push Hook", scanned_before=always_scanned), list)

@@ -86,3 +86,10 @@ def test_comparisons_are_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     assert verify_github(SECRET, BODY, GITHUB_DOCUMENTED_SIGNATURE)
     assert not verify_gitlab(SECRET, "nope")
     assert len(calls) == 2
+
+
+def test_a_header_that_is_not_encodable_is_refused_not_a_crash() -> None:
+    # Lone surrogates cannot be encoded as UTF-8: refused like any wrong value (mutation tests).
+    odd = "\ud800" * 64
+    assert verify_github(b"secret", b"{}", "sha256=" + odd) is False
+    assert verify_gitlab(b"secret", odd) is False
