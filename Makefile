@@ -59,5 +59,11 @@ lock:
 	compile --extra dev -o $(LOCK) pyproject.toml requirements/build.in && \
 	compile --constraint $(LOCK) -o $(RUNTIME_LOCK) pyproject.toml requirements/build.in
 
+# Mutation testing of the guard, the patcher and the webhook decision path (docs/mutation.md):
+# CPU-heavy (minutes per module), so not part of `make test` nor CI. One module: MODULES=...
+.PHONY: mutation
+mutation: $(STAMP)
+	$(BIN)/python -m tests.mutation.run $(MODULES)
+
 clean:
 	rm -rf .demo $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
