@@ -113,6 +113,8 @@ def run(
             hands_off_noted(r.number) for r in requests if r.state == ChangeRequestState.OPEN
         ),
     )
+    if proposal.too_big:
+        _report_too_big(forge, repo, job, proposal)
     action = result.action.value
     if result.problem:
         action = _report_branch_problem(forge, repo, head, result, reports)
@@ -240,6 +242,29 @@ def _proposal(
         skipped=skipped,
         held_back=held_back,
         too_big=tuple(too_big),
+    )
+
+
+def _report_too_big(forge: Forge, repo: RepoRef, job: ScanJob, proposal: Proposal) -> None:
+    """Files over the per-PR cap are in no pull request, and when nothing else is, their
+    reason would appear nowhere: say it in the log and on the commit (check run / status)."""
+    reasons = dict(proposal.skipped)
+    lines = [f"{path}: not fixed: {reasons[path]}" for path in proposal.too_big]
+    for line in lines:
+        log.warning("file not fixed", extra={"repository": job.repo, "reason": line})
+    forge.report(
+        repo,
+        CheckReport(
+            name=CHECK_NAME,
+            sha=proposal.base_sha,
+            conclusion=CheckConclusion.NEUTRAL,
+            title=f"{len(lines)} file(s) not fixed: more fixes than one pull request can carry",
+            summary="\n".join(lines),
+            annotations=[
+                Annotation(path=path, line=1, message=f"not fixed: {reasons[path]}")
+                for path in proposal.too_big
+            ],
+        ),
     )
 
 

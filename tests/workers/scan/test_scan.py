@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.fakeforge.records import ChangeRequestRecord
@@ -10,6 +12,7 @@ from workers.config.model import DEFAULT_BRANCH
 from workers.core.explain import parse_marker
 from workers.forge.base import ChangeRequestDraft, Transient
 from workers.jobs import ScanJob
+from workers.runtime.logs import WORKER_LOGGER_NAME
 from workers.scan import pr
 from workers.scan import run as scan
 from workers.scan.pr import BOT_TRAILER, CLOSE_COMMENT
@@ -264,13 +267,29 @@ def test_a_huge_fix_is_split_into_reviewable_prs_in_path_order(
 
 
 def test_a_file_with_more_fixes_than_a_pr_carries_is_skipped_with_the_reason(
-    subject: Subject, monkeypatch: pytest.MonkeyPatch
+    subject: Subject, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(pr, "MAX_FIXES_PER_PR", 1)
     subject.seed({"k8s/both.yaml": f"{JOB}---\n{JOB.replace('name: migrate', 'name: other')}"})
-    outcome = run(subject)
+    with caplog.at_level(logging.WARNING, logger=WORKER_LOGGER_NAME):
+        outcome = run(subject)
     assert outcome.action == "none" and outcome.findings == 2
     assert open_requests(subject) == []
+    # No PR body to carry the reason: the log and the commit's check run / status say it.
+    reason = "k8s/both.yaml: not fixed: 2 containers to fix: more than one pull request can carry"
+    logged = [
+        getattr(r, "reason", None) for r in caplog.records if r.getMessage() == "file not fixed"
+    ]
+    assert logged == [reason]
+    title = "1 file(s) not fixed: more fixes than one pull request can carry"
+    if subject.kind == "github":
+        [check] = subject.fake.check_runs(REPO)
+        assert check["conclusion"] == "neutral"
+        assert check["output"]["title"] == title
+        assert check["output"]["summary"] == reason
+    else:
+        [status] = subject.fake.statuses(REPO)
+        assert title in status["description"]
 
 
 def test_an_open_pr_is_not_closed_as_all_fixed_when_its_file_became_too_big(
