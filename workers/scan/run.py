@@ -113,8 +113,7 @@ def run(
             hands_off_noted(r.number) for r in requests if r.state == ChangeRequestState.OPEN
         ),
     )
-    if proposal.too_big:
-        _report_too_big(forge, repo, job, proposal)
+    not_fixed = _report_too_big(forge, repo, job, proposal) if proposal.too_big else ()
     action = result.action.value
     if result.problem:
         action = _report_branch_problem(forge, repo, head, result, reports)
@@ -132,7 +131,8 @@ def run(
         },
     )
     outcome = _outcome(job, head, forge, start_calls, len(findings), action, result.number)
-    return replace(outcome, detail=result.problem)
+    # /status shows the detail: why the branch was left alone, and files in no pull request.
+    return replace(outcome, detail="; ".join(filter(None, (result.problem, *not_fixed))))
 
 
 def _report_branch_problem(
@@ -245,9 +245,12 @@ def _proposal(
     )
 
 
-def _report_too_big(forge: Forge, repo: RepoRef, job: ScanJob, proposal: Proposal) -> None:
+def _report_too_big(
+    forge: Forge, repo: RepoRef, job: ScanJob, proposal: Proposal
+) -> tuple[str, ...]:
     """Files over the per-PR cap are in no pull request, and when nothing else is, their
-    reason would appear nowhere: say it in the log and on the commit (check run / status)."""
+    reason would appear nowhere: say it in the log, on the commit (check run / status) and,
+    through the returned lines, on /status."""
     reasons = dict(proposal.skipped)
     lines = [f"{path}: not fixed: {reasons[path]}" for path in proposal.too_big]
     for line in lines:
@@ -266,6 +269,7 @@ def _report_too_big(forge: Forge, repo: RepoRef, job: ScanJob, proposal: Proposa
             ],
         ),
     )
+    return tuple(lines)
 
 
 def _config_report(head: str, error: ConfigError) -> CheckReport:

@@ -277,6 +277,7 @@ def test_a_file_with_more_fixes_than_a_pr_carries_is_skipped_with_the_reason(
     assert open_requests(subject) == []
     # No PR body to carry the reason: the log and the commit's check run / status say it.
     reason = "k8s/both.yaml: not fixed: 2 containers to fix: more than one pull request can carry"
+    assert outcome.detail == reason  # the worker records it: /status shows it
     logged = [
         getattr(r, "reason", None) for r in caplog.records if r.getMessage() == "file not fixed"
     ]
