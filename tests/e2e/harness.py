@@ -146,6 +146,12 @@ class Bot:
         for process in reversed(self.processes):
             process.stop()
 
+    def scanned_heads(self, repository: str) -> set[str]:
+        """Commits of `repository` whose scan a worker has finished (the status page's record,
+        written once the scan's writes are done)."""
+        scans = httpx.get(f"{self.url}/status.json", timeout=5).json()["scans"]
+        return {scan["head_sha"] for scan in scans if scan["repository"] == repository}
+
     def diagnostics(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.output()[-4000:]}" for p in self.processes)
 

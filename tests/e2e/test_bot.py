@@ -115,6 +115,11 @@ class Repo:
         assert response.status_code in (200, 202), response.text
         return response.status_code
 
+    def wait_scanned(self, head: str, what: str) -> None:
+        """Until a scan of commit `head` has finished: "nothing happened" is then a fact,
+        not a guess made after a sleep."""
+        wait_for(lambda: head in self.bot.scanned_heads(self.name), what=what)
+
     def requests(self) -> list[ChangeRequestRecord]:
         return self.forge.change_requests(self.name)
 
@@ -234,8 +239,8 @@ def test_human_commit_stops_the_bot_with_one_comment(repo: Repo) -> None:
     human = repo.forge.push_commit(repo.name, DEFAULT_BRANCH, {"NOTES.md": "mine\n"}, "tweak")
     repo.push({"k8s/job.yaml": JOB})
     wait_single_pr(repo, lambda r: len(r.comments) == 1, "the hands-off comment")
-    repo.push({"k8s/other.yaml": JOB.replace("migrate", "other")})
-    time.sleep(3)  # give a wrong second comment the chance to appear
+    last = repo.push({"k8s/other.yaml": JOB.replace("migrate", "other")})
+    repo.wait_scanned(last, "the scan that could add a wrong second comment")
     (request,) = repo.open_requests()
     assert len(request.comments) == 1
     assert repo.forge.branch_head(repo.name, DEFAULT_BRANCH) == human
@@ -256,14 +261,17 @@ def test_declined_pr_is_not_reopened_by_an_unrelated_push(repo: Repo) -> None:
     repo.push({"k8s/web.yaml": DEPLOYMENT})
     request = wait_single_pr(repo)
     repo.forge.close(repo.name, request.number)
-    repo.push({"README.md": "# deploys, unrelated\n", "k8s/web.yaml": DEPLOYMENT + "# touched\n"})
-    time.sleep(5)
+    head = repo.push(
+        {"README.md": "# deploys, unrelated\n", "k8s/web.yaml": DEPLOYMENT + "# touched\n"}
+    )
+    repo.wait_scanned(head, "the scan after the PR was declined")
     assert repo.open_requests() == []
 
 
 def test_bad_signature_is_refused_and_queues_nothing(repo: Repo) -> None:
     before = repo.forge.branch_head(repo.name, "main") or ""
     after = repo.push({"k8s/web.yaml": DEPLOYMENT}, deliver=False)
+    counted = deliveries(repo.bot, repo.kind)
     if repo.kind == "github":
         body = github_push(repo.name, repo.installation, before, after, ["k8s/web.yaml"])
         response = repo.bot.github("push", body, secret="not-the-secret")
@@ -272,30 +280,47 @@ def test_bad_signature_is_refused_and_queues_nothing(repo: Repo) -> None:
             "Push Hook", gitlab_push(repo.name, before, after, []), token="not-the-token"
         )
     assert response.status_code == 401
-    time.sleep(3)
+    # The receiver queues before it answers: nothing queued by now means nothing ever.
+    now = deliveries(repo.bot, repo.kind)
+    assert now["unauthorized"] == counted["unauthorized"] + 1
+    assert now["queued"] == counted["queued"]
     assert repo.requests() == []
+
+
+def deliveries(bot: Bot, forge: str) -> dict[str, float]:
+    """The receiver's answered deliveries for `forge`, by outcome (all events together)."""
+    totals: dict[str, float] = {"queued": 0.0, "unauthorized": 0.0}
+    text = httpx.get(f"{bot.url}/metrics", timeout=5).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "pullpolicy_webhook_deliveries_total" and (
+                sample.labels.get("forge") == forge
+            ):
+                outcome = sample.labels.get("outcome", "")
+                totals[outcome] = totals.get(outcome, 0.0) + float(sample.value)
+    return totals
 
 
 def test_forge_storms_are_retried_to_one_pr(repo: Repo) -> None:
     repo.forge.fail_next(4, 502)
     repo.forge.fail_next(2, 429, retry_after=1)
-    repo.push({"k8s/web.yaml": DEPLOYMENT})
+    head = repo.push({"k8s/web.yaml": DEPLOYMENT})
     wait_single_pr(repo)
-    time.sleep(2)
+    repo.wait_scanned(head, "the retried scan to finish")
     assert len(repo.requests()) == 1
 
 
 def test_worker_killed_mid_scan_is_redelivered(repo: Repo, bot: Bot) -> None:
     workers = [p for p in bot.processes if p.name.startswith("worker")]
     repo.forge.slow_next(6, 2.0)  # the scan now takes over ten seconds
-    repo.push({"k8s/web.yaml": DEPLOYMENT})
+    head = repo.push({"k8s/web.yaml": DEPLOYMENT})
     wait_for(lambda: repo.forge.requests, what="the scan to start")
     time.sleep(1)
     for worker in workers:
         worker.kill()
     bot.start_worker()
     wait_single_pr(repo, what="the redelivered scan's PR")
-    time.sleep(3)
+    repo.wait_scanned(head, "the redelivered scan to finish")
     assert len(repo.requests()) == 1
 
 
