@@ -28,10 +28,16 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "tests/workers/core/test_guard.py",
         "tests/workers/core/test_bad_input.py",
         "tests/workers/core/test_detect.py",
+        "tests/workers/core/test_crds.py",
+        "tests/workers/core/test_crds_golden.py",
     ),
     "bot/webhooks/verify.py": ("tests/bot/webhooks/test_verify.py",),
     "bot/webhooks/events.py": ("tests/bot/webhooks/test_events.py",),
-    "bot/webhooks/receiver.py": ("tests/bot/test_app.py",),
+    "bot/webhooks/receiver.py": (
+        "tests/bot/test_app.py",
+        "tests/bot/test_observability.py",
+        "tests/bot/webhooks/test_enqueue.py",
+    ),
 }
 LISTED = re.compile(r"`([\w.]+__mutmut_\d+)`")
 

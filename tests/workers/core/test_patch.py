@@ -182,3 +182,30 @@ def test_containers_inheriting_one_image_get_one_line() -> None:
     assert fixed == text.replace(
         "      image: a:1\n", "      image: a:1\n      imagePullPolicy: Always\n"
     )
+
+
+def test_adjacent_edits_are_not_overlapping() -> None:
+    assert apply("abc", [Edit(0, 1, "A"), Edit(1, 2, "B")]) == "ABc"
+    with pytest.raises(Unfixable, match=r"^overlapping edits$"):
+        apply("abc", [Edit(0, 2, "A"), Edit(1, 3, "B")])
+
+
+def test_a_flow_value_ending_in_any_character_keeps_it() -> None:
+    text = HEAD + "  - {name: a, image: registry/X}\n"
+    assert _fixed(text) == HEAD + "  - {name: a, image: registry/X, imagePullPolicy: Always}\n"
+
+
+def test_a_json_named_file_written_as_yaml_gets_a_json_style_line() -> None:
+    text = HEAD + "  - name: a\n    image: a:1\n"
+    assert _fixed(text, "pod.json") == text + '    "imagePullPolicy": "Always"\n'
+
+
+def test_a_covered_container_does_not_stop_the_ones_after_it() -> None:
+    text = (
+        HEAD + "  - &base\n    name: a\n    image: a:1\n"
+        "  - <<: *base\n    name: b\n"  # inherits a's new line: needs no edit of its own
+        "  - name: c\n    image: c:1\n"
+    )
+    fixed = _fixed(text)
+    assert fixed.count("imagePullPolicy: Always") == 2
+    assert fixed.endswith("    image: c:1\n    imagePullPolicy: Always\n")
