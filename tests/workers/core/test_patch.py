@@ -80,6 +80,10 @@ YAML_CASES = {
         "  - {name: a, image: a:1, imagePullPolicy: }\n",
         "  - {name: a, image: a:1, imagePullPolicy: Always}\n",
     ),
+    "plain value": (
+        "  - name: a\n    image: a:1\n    imagePullPolicy: IfNotPresent  # cached\n",
+        "  - name: a\n    image: a:1\n    imagePullPolicy: Always  # cached\n",
+    ),
     "quotes kept": (
         "  - name: a\n    image: a:1\n    imagePullPolicy: 'Never'\n",
         "  - name: a\n    image: a:1\n    imagePullPolicy: 'Always'\n",
@@ -209,3 +213,12 @@ def test_a_covered_container_does_not_stop_the_ones_after_it() -> None:
     fixed = _fixed(text)
     assert fixed.count("imagePullPolicy: Always") == 2
     assert fixed.endswith("    image: c:1\n    imagePullPolicy: Always\n")
+
+
+def test_an_inheriting_container_gets_its_line_after_its_merge_key() -> None:
+    # Its source is exempt, so the source gets no line: the inheriting container needs its own,
+    # after `<<: *base` (not after whichever key comes first).
+    text = HEAD + "  - &base\n    name: a\n    image: a:1\n  - name: b\n    <<: *base\n"
+    config = Config.model_validate({"exempt": {"containers": ["a"]}})
+    report = check_manifest("pod.yaml", text.encode(), config, fix=True)
+    assert report.fixed == (text + "    imagePullPolicy: Always\n").encode()
