@@ -430,3 +430,15 @@ def test_a_value_the_parser_cannot_build_is_refused_not_a_crash() -> None:
     with pytest.raises(guard.GuardFailure) as caught:
         guard.check(text, text, containers=[], edited=[], json_file=False)
     assert str(caught.value).startswith("the guard's parser cannot read the original: ")
+
+
+def test_messages_name_documents_as_the_file_numbers_them() -> None:
+    # The manifest guard checks a batch of chunks: `numbers` maps back to the file's indices.
+    with pytest.raises(guard.GuardFailure) as caught:
+        guard.check("a: 1\n", "a: 2\n", containers=[], edited=[], json_file=False, numbers=[7])
+    assert str(caught.value) == "unexpected change at document 7, a"
+    with pytest.raises(guard.GuardFailure) as caught:
+        guard.check(
+            "a: {}\n", "a: {}\n", containers=[(0, ("a",))], edited=[], json_file=False, numbers=[7]
+        )
+    assert str(caught.value) == "document 7, a is not Always after the fix"
