@@ -131,13 +131,13 @@ def _fix(
             unfixable.append((finding, str(error)))
     if not edits:
         return replace(report, unfixable=tuple(unfixable))
-    new_body = apply(body, edits)
     edited = [(0, tuple(key.split("."))) for key, (_, node) in findings.items() if node]
     try:
+        new_body = apply(body, edits)
         guard.check(body, new_body, containers=(), edited=edited, json_file=False)
         text = (BOM if bom else "") + new_body
         guard.check_file(original, text)
-    except guard.GuardFailure as error:
+    except (guard.GuardFailure, Unfixable) as error:  # Unfixable: overlapping edits
         return replace(report, skipped=f"left unchanged: {error}", unfixable=tuple(unfixable))
     fixed = text.encode(codec)  # the file's own encoding and BOM
     return replace(report, fixed=fixed, unfixable=tuple(unfixable))

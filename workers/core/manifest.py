@@ -13,7 +13,7 @@ from workers.core import guard
 from workers.core.detect import Target, detect
 from workers.core.exemptions import file_ignored
 from workers.core.findings import Exempted, FileReport, Finding
-from workers.core.patch import apply, edits_for, is_json, line_ending
+from workers.core.patch import Unfixable, apply, edits_for, is_json, line_ending
 from workers.core.workloads import NEVER_WORKLOADS
 from workers.core.yamldoc import (
     BOM,
@@ -165,7 +165,7 @@ class _Fixes:
             return
         try:
             new_text = apply(chunk.text, edits)
-        except ValueError as error:
+        except (Unfixable, ValueError) as error:  # e.g. overlapping edits: refuse, never crash
             self.failure = str(error)
             self.pieces.append(chunk.text)
             return

@@ -442,3 +442,35 @@ def test_messages_name_documents_as_the_file_numbers_them() -> None:
             "a: {}\n", "a: {}\n", containers=[(0, ("a",))], edited=[], json_file=False, numbers=[7]
         )
     assert str(caught.value) == "document 7, a is not Always after the fix"
+
+
+def _overlapping(
+    real: Callable[[str, Iterable[Edit]], str],
+) -> Callable[[str, Iterable[Edit]], str]:
+    """The real splicer, handed one more edit that overlaps the first: it raises Unfixable."""
+
+    def apply_with_overlap(body: str, edits: Iterable[Edit]) -> str:
+        edits = list(edits)
+        first = min(edits, key=lambda edit: edit.start)
+        clash = Edit(first.start, first.start, "# another edit at the same place\n")
+        return real(body, [*edits, clash])
+
+    return apply_with_overlap
+
+
+def test_overlapping_edits_leave_a_manifest_unchanged_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(manifest, "apply", _overlapping(apply))
+    fixed, skipped = _fix_manifest(MANIFEST.encode())
+    assert fixed is None
+    assert skipped == "left unchanged: overlapping edits"
+
+
+def test_overlapping_edits_leave_helm_values_unchanged_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(helm, "apply", _overlapping(apply))
+    fixed, skipped = _fix_values(VALUES.encode())
+    assert fixed is None
+    assert skipped == "left unchanged: overlapping edits"
