@@ -52,7 +52,7 @@ SCANS = Family(
     Kind.COUNTER,
     "Scans finished, by outcome: a pull request action (opened, updated, unchanged, closed, "
     "hands-off, branch-blocked, none), disabled, invalid-config, checked (mode: check), dropped "
-    "(repository gone or access lost) or failed (retries exhausted).",
+    "(repository gone or access lost), failed (retries exhausted) or timed-out (time limit).",
     ("forge", "outcome"),
 )
 SCAN_RETRIES = Family(
@@ -149,9 +149,10 @@ class SharedMetrics:
         self._state.add(NAMESPACE, amounts)
 
     def scan_ended_early(self, forge: str, outcome: str, *, api_calls: int) -> None:
-        """A scan that ended without a result: "dropped" or "failed" (retries exhausted), else
-        put back on the queue (outcome: the retry reason)."""
-        final = outcome in ("dropped", "failed")
+        """A scan that ended without a result: "dropped", "failed" (retries exhausted) or
+        "timed-out" (stopped at the time limit), else put back on the queue (outcome: the retry
+        reason)."""
+        final = outcome in ("dropped", "failed", "timed-out")
         family, label = (SCANS, outcome) if final else (SCAN_RETRIES, outcome)
         self._state.add(
             NAMESPACE,

@@ -143,7 +143,7 @@ def register_tasks(app: Celery, settings: Settings) -> None:
             result = {"repo": job.repo, "action": TIMED_OUT, "reason": reason}
             record(job, result)  # the status page lists it like any finished scan
             calls = worker.api_calls(job.forge) - calls_before
-            _observe(lambda: worker.metrics.scan_ended_early(job.forge, "failed", api_calls=calls))
+            _observe(lambda: worker.metrics.scan_ended_early(job.forge, TIMED_OUT, api_calls=calls))
             return result
         except (RateLimited, Transient, LockHeld) as error:
             calls = worker.api_calls(job.forge) - calls_before
