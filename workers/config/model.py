@@ -26,8 +26,20 @@ MAX_PATTERNS = 64
 MAX_PATTERN_CHARS = 256
 """Longest single pattern."""
 
+MAX_NAMES = 100
+"""Most labels, reviewers or assignees: GitHub's own cap on an issue's labels
+(https://docs.github.com/en/rest/issues/labels#add-labels-to-an-issue)."""
+MAX_NAME_CHARS = 100
+"""Longest label or user name (GitHub's label limit is 50 characters, GitLab's 255 bytes)."""
+MAX_TITLE_CHARS = 256
+"""Longest pull request title (GitHub refuses longer ones)."""
+MAX_MESSAGE_CHARS = 10_000
+"""Longest commit message."""
+
 Pattern = Annotated[str, StringConstraints(max_length=MAX_PATTERN_CHARS)]
 Patterns = Annotated[tuple[Pattern, ...], Field(max_length=MAX_PATTERNS)]
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME_CHARS)]
+Names = Annotated[tuple[Name, ...], Field(max_length=MAX_NAMES)]
 
 
 class _Model(BaseModel):
@@ -89,15 +101,15 @@ class Exemptions(_Model):
 class PullRequest(_Model):
     branch: str = DEFAULT_BRANCH
     """The branch the bot owns and force-updates; it never writes any other."""
-    title: str | None = None
+    title: Annotated[str, StringConstraints(max_length=MAX_TITLE_CHARS)] | None = None
     """PR title; default: a title that counts the containers fixed."""
-    commit_message: str | None = None
+    commit_message: Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)] | None = None
     """Commit message; default: generated from the findings."""
-    labels: tuple[str, ...] = ()
+    labels: Names = ()
     """Labels added to the pull request."""
-    reviewers: tuple[str, ...] = ()
+    reviewers: Names = ()
     """Users asked to review the pull request."""
-    assignees: tuple[str, ...] = ()
+    assignees: Names = ()
     """Users assigned to the pull request."""
     draft: bool = False
     """Open the pull request as a draft."""

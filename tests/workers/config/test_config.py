@@ -17,8 +17,12 @@ from pydantic import BaseModel
 from workers.config.loading import MAX_DEPTH, ConfigError, ConfigIssue, parse_config
 from workers.config.model import (
     DEFAULT_CONFIG,
+    MAX_MESSAGE_CHARS,
+    MAX_NAME_CHARS,
+    MAX_NAMES,
     MAX_PATTERN_CHARS,
     MAX_PATTERNS,
+    MAX_TITLE_CHARS,
     SCHEMA_ID,
     Config,
     DigestPolicy,
@@ -353,6 +357,26 @@ def test_too_many_patterns_are_an_error_naming_the_key(key: str) -> None:
     assert (issue.path, issue.line) == (key, 2)
     assert str(MAX_PATTERNS) in issue.message
     parse_config(f"{section}:\n  {name}: {json.dumps(['x'] * MAX_PATTERNS)}\n")  # the cap fits
+
+
+@pytest.mark.parametrize("key", ["labels", "reviewers", "assignees"])
+def test_too_many_or_too_long_names_are_an_error_naming_the_key(key: str) -> None:
+    many = json.dumps([f"n{i}" for i in range(MAX_NAMES + 1)])
+    issue = only_issue(f"pull_request:\n  {key}: {many}\n")
+    assert (issue.path, issue.line) == (f"pull_request.{key}", 2)
+    assert str(MAX_NAMES) in issue.message
+    long = json.dumps(["x" * (MAX_NAME_CHARS + 1)])
+    assert only_issue(f"pull_request:\n  {key}: {long}\n").path.startswith(f"pull_request.{key}")
+    parse_config(f"pull_request:\n  {key}: {json.dumps(['x' * MAX_NAME_CHARS] * MAX_NAMES)}\n")
+
+
+@pytest.mark.parametrize(
+    ("key", "cap"), [("title", MAX_TITLE_CHARS), ("commit_message", MAX_MESSAGE_CHARS)]
+)
+def test_an_overlong_title_or_commit_message_is_an_error(key: str, cap: int) -> None:
+    issue = only_issue(f"pull_request:\n  {key}: {'x' * (cap + 1)}\n")
+    assert (issue.path, issue.line) == (f"pull_request.{key}", 2)
+    parse_config(f"pull_request:\n  {key}: {'x' * cap}\n")
 
 
 def test_an_overlong_pattern_is_an_error_naming_the_key() -> None:
