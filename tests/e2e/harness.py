@@ -128,7 +128,10 @@ class Bot:
     def start_worker(self) -> Process:
         command = [sys.executable, "-m", "workers.cli", "worker", "--concurrency", "2"]
         process = self._start(f"worker-{len(self.processes)}", command)
-        wait_for(lambda: " ready." in process.output(), timeout=90, what=f"{process.name} ready")
+        try:
+            wait_for(lambda: " ready." in process.output(), timeout=90, what=f"{process.name}")
+        except AssertionError as error:  # say what the worker printed instead
+            raise AssertionError(f"{error} ready:\n{process.output()[-4000:]}") from None
         return process
 
     def _start(self, name: str, command: list[str]) -> Process:
