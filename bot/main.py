@@ -127,7 +127,11 @@ def create_app(
             # it stays on the event loop, where it costs less than a hop to a thread (measured
             # in bench/bench_webhooks.py). State on the network (Redis) and a large payload
             # (hashing and parsing take milliseconds) go, with the queueing, to a worker thread
-            # in one hop; so does a blocking broker client.
+            # in one hop; so does a blocking broker client. With the broker and the state in one
+            # Redis, one script awaited on the event loop does the Redis part (no hop).
+            if receiver.admits_in_one_trip and len(body) <= INLINE_DECIDE_MAX_BYTES:
+                outcome = await receiver.handle_async(forge, request.headers, body)
+                return JsonBytesResponse(outcome.body, status_code=outcome.status_code)
             if receiver.decide_blocks or len(body) > INLINE_DECIDE_MAX_BYTES:
                 outcome = await run_in_threadpool(receiver.handle, forge, request.headers, body)
                 return JsonBytesResponse(outcome.body, status_code=outcome.status_code)

@@ -49,7 +49,7 @@ def enqueuer_for(settings: Settings) -> Enqueuer:
     return CeleryEnqueuer.from_settings(settings)
 
 
-def _scan_message(job: ScanJob, countdown: float) -> tuple[str, str, float | None]:
+def scan_message(job: ScanJob, countdown: float) -> tuple[str, str, float | None]:
     """(delivery tag, stored message, eta) of the Celery message that runs `job`."""
     due = replace(job, due_at=time.time() + max(0.0, countdown))
     eta = due.due_at if countdown > 0 else None
@@ -84,7 +84,7 @@ class EmbeddedEnqueuer:
     def enqueue_soon(self, job: ScanJob, countdown: float = 0.0) -> Future[None]:
         """`enqueue` without waiting: a future done once the message is on disk. The web app
         awaits it on its event loop, which costs less than a hop to a thread that waits."""
-        tag, payload, eta = _scan_message(job, countdown)
+        tag, payload, eta = scan_message(job, countdown)
         return self._writer().submit_nowait(NewMessage(SCAN_QUEUE, tag, payload, eta or 0.0))
 
     def ping(self) -> None:
@@ -109,7 +109,7 @@ class RedisEnqueuer:
     blocking = True  # a network call: the web app calls it from a worker thread
 
     def __init__(self, url: str) -> None:
-        self._url = url
+        self.url = url
         self._client: Any = None
         self._build_lock = threading.Lock()
 
@@ -119,14 +119,14 @@ class RedisEnqueuer:
                 import redis  # only deployments with a Redis broker need the client
 
                 self._client = redis.Redis.from_url(
-                    self._url,
+                    self.url,
                     socket_timeout=REDIS_TIMEOUT_SECONDS,
                     socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
                 )
             return self._client
 
     def enqueue(self, job: ScanJob, countdown: float = 0.0) -> None:
-        _, payload, _ = _scan_message(job, countdown)
+        _, payload, _ = scan_message(job, countdown)
         self._redis().lpush(SCAN_QUEUE, payload)
 
     def ping(self) -> None:

@@ -16,7 +16,8 @@ from urllib.parse import parse_qs
 import orjson
 
 from bot.webhooks import events
-from bot.webhooks.enqueue import Enqueuer
+from bot.webhooks.enqueue import Enqueuer, scan_message
+from bot.webhooks.one_trip import Admitted, claim_key, mark_key, one_trip_for
 from bot.webhooks.verify import verify_github, verify_gitlab
 from workers.jobs import ScanJob
 from workers.runtime.logs import LOGGER_NAME
@@ -77,6 +78,7 @@ class Receiver:
         self._enqueuer = enqueuer
         self._spacing = installation_spacing
         self._metrics = metrics
+        self._one_trip = one_trip_for(state, enqueuer)
 
     @property
     def queue_blocks(self) -> bool:
@@ -88,18 +90,58 @@ class Receiver:
         then runs the whole delivery (`handle`) in one hop to a worker thread."""
         return bool(getattr(self._state, "blocking", False))
 
+    @property
+    def admits_in_one_trip(self) -> bool:
+        """True when the broker and the state are one Redis database: `handle_async` then
+        decides and queues a delivery on the event loop with one Redis round trip."""
+        return self._one_trip is not None
+
+    async def handle_async(self, forge: str, headers: Mapping[str, str], body: bytes) -> Outcome:
+        """`handle` with the dedupe claim, the "scanned before" check and the push in one
+        atomic Lua script (bot/webhooks/one_trip.py), awaited on the event loop."""
+        one_trip = self._one_trip
+        assert one_trip is not None, "handle_async needs the broker and the state in one Redis"
+        lowered, context = _context(forge, headers)
+        asked: list[str] = []
+
+        def ask_the_script(lock_key: str) -> bool:
+            asked.append(lock_key)
+            return False  # the script answers: it ignores the delivery if the mark is there
+
+        interpreted = self._interpret(forge, lowered, body, context, ask_the_script)
+        if isinstance(interpreted, Outcome):
+            return self._finish(context, interpreted)
+        jobs, declined = interpreted
+        if len(asked) > 1 or any(job.reason == events.REASON_INSTALLATION for job in jobs):
+            # Initial scans: a claim per repository and spaced countdowns. One per installation,
+            # rare: the general path, off the event loop.
+            return await asyncio.to_thread(self.handle, forge, headers, body)
+        delivery_key = _delivery_key(forge, context)
+        try:
+            admitted = await one_trip.admit(
+                [scan_message(job, 0.0)[1] for job in jobs],
+                claim_key=claim_key(DELIVERIES, delivery_key) if delivery_key else None,
+                claim_ttl_seconds=DELIVERY_TTL_SECONDS,
+                mark_key=mark_key(SCANNED, asked[0]) if asked else None,
+            )
+        except Exception as error:  # atomic: nothing to give back, the forge retries
+            return self._finish(context, _unavailable(error, queued=0))
+        if admitted is Admitted.SCANNED:
+            return self._finish(context, _ignored(events.NOTHING_RELEVANT))
+        if admitted is Admitted.DUPLICATE:
+            return self._finish(context, _duplicate())
+        if declined:  # a write to the shared numbers: off the event loop
+            await asyncio.to_thread(self._count_declined, forge)
+        accepted = Accepted(context, delivery_key, [(job, 0.0) for job in jobs])
+        return self._queued(accepted, [_queued_job(job, 0.0) for job in jobs])
+
     def handle(self, forge: str, headers: Mapping[str, str], body: bytes) -> Outcome:
         decision = self.decide(forge, headers, body)
         return decision if isinstance(decision, Outcome) else self.queue(decision)
 
     def decide(self, forge: str, headers: Mapping[str, str], body: bytes) -> Outcome | Accepted:
         """Verify, parse, interpret and dedupe one delivery; a final Outcome is logged here."""
-        lowered = {name.lower(): value for name, value in headers.items()}
-        context: dict[str, Any] = {
-            "forge": forge,
-            "event": lowered.get("x-github-event") or lowered.get("x-gitlab-event"),
-            "delivery_id": _delivery_id(forge, lowered),
-        }
+        lowered, context = _context(forge, headers)
         decision = self._decide(forge, lowered, body, context)
         if isinstance(decision, Outcome):
             self._finish(context, decision)
@@ -113,8 +155,8 @@ class Receiver:
                 self._enqueuer.enqueue(job, countdown=countdown)
             except Exception as error:  # broker down: let the forge's redelivery through
                 return self._not_queued(accepted, index, len(queued), error)
-            queued.append({"repo": job.repo, "reason": job.reason, "countdown": countdown})
-        return self._queued(accepted, queued)
+            queued.append(_queued_job(job, countdown))
+        return self._queued(accepted, queued, count_declined=True)
 
     @property
     def queue_awaits(self) -> bool:
@@ -133,17 +175,19 @@ class Receiver:
                 await asyncio.wait_for(done, QUEUE_WAIT_SECONDS)
             except Exception as error:  # queue unwritable: let the forge's redelivery through
                 return self._not_queued(accepted, index, len(queued), error)
-            queued.append({"repo": job.repo, "reason": job.reason, "countdown": countdown})
-        return self._queued(accepted, queued)
+            queued.append(_queued_job(job, countdown))
+        return self._queued(accepted, queued, count_declined=True)
 
-    def _queued(self, accepted: Accepted, queued: list[dict[str, Any]]) -> Outcome:
+    def _queued(
+        self, accepted: Accepted, queued: list[dict[str, Any]], *, count_declined: bool = False
+    ) -> Outcome:
         repositories = ",".join(sorted({job.repo for job, _ in accepted.jobs}))
         outcome = Outcome(
             202,
             {"status": "queued", "jobs": queued},
             {"jobs": len(queued), "repository": repositories},
         )
-        if accepted.declined:
+        if accepted.declined and count_declined:
             self._count_declined(accepted.context["forge"])
         return self._finish(accepted.context, outcome)
 
@@ -165,6 +209,25 @@ class Receiver:
     def _decide(
         self, forge: str, headers: dict[str, str], body: bytes, context: dict[str, Any]
     ) -> Outcome | Accepted:
+        interpreted = self._interpret(forge, headers, body, context, self._scanned)
+        if isinstance(interpreted, Outcome):
+            return interpreted
+        jobs, declined = interpreted
+        try:
+            return self._claim(forge, context, jobs, declined=declined)
+        except Exception as error:  # shared state unreachable: the forge should retry later
+            return _unavailable(error, queued=0)
+
+    def _interpret(
+        self,
+        forge: str,
+        headers: dict[str, str],
+        body: bytes,
+        context: dict[str, Any],
+        scanned_before: events.ScannedBefore,
+    ) -> Outcome | tuple[list[ScanJob], bool]:
+        """Verify (before parsing anything), parse and interpret: the jobs asked for and
+        whether a person declined the fix PR, or the final answer."""
         if not self._authentic(forge, headers, body):
             return Outcome(401, {"detail": INVALID_SIGNATURE})
         try:
@@ -175,13 +238,13 @@ class Receiver:
         if repository:
             context["repository"] = repository
         try:
-            decision = events.interpret(forge, headers, payload, scanned_before=self._scanned)
+            decision = events.interpret(forge, headers, payload, scanned_before=scanned_before)
             if isinstance(decision, events.Ignored):
                 return _ignored(decision.reason)
             declined = any(job.reason == events.REASON_PR_CLOSED for job in decision) and (
                 events.declined_by_a_person(forge, payload)
             )
-            return self._claim(forge, context, decision, declined=declined)
+            return decision, declined
         except events.MalformedPayload as error:
             return Outcome(400, {"detail": f"malformed payload: {error}"})
         except Exception as error:  # shared state unreachable: the forge should retry later
@@ -201,10 +264,9 @@ class Receiver:
     def _claim(
         self, forge: str, context: dict[str, Any], jobs: list[ScanJob], *, declined: bool
     ) -> Outcome | Accepted:
-        delivery_id = context["delivery_id"]
-        delivery_key = f"{forge}:{delivery_id}" if delivery_id else None
+        delivery_key = _delivery_key(forge, context)
         if delivery_key and not self._state.claim(DELIVERIES, delivery_key, DELIVERY_TTL_SECONDS):
-            return Outcome(200, {"status": "duplicate", "reason": DUPLICATE})
+            return _duplicate()
         to_queue: list[ScanJob] = []
         try:
             to_queue.extend(job for job in jobs if self._first_initial_scan(job))
@@ -258,6 +320,30 @@ def outcome_label(outcome: Outcome) -> str:
 def _unavailable(error: Exception, *, queued: int) -> Outcome:
     # The exception's text may hold a broker URL with credentials: log its type only.
     return Outcome(503, {"detail": UNAVAILABLE}, {"error": type(error).__name__, "jobs": queued})
+
+
+def _duplicate() -> Outcome:
+    return Outcome(200, {"status": "duplicate", "reason": DUPLICATE})
+
+
+def _queued_job(job: ScanJob, countdown: float) -> dict[str, Any]:
+    return {"repo": job.repo, "reason": job.reason, "countdown": countdown}
+
+
+def _context(forge: str, headers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The headers with lower-case names, and the log line's fields known before verifying."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    context: dict[str, Any] = {
+        "forge": forge,
+        "event": lowered.get("x-github-event") or lowered.get("x-gitlab-event"),
+        "delivery_id": _delivery_id(forge, lowered),
+    }
+    return lowered, context
+
+
+def _delivery_key(forge: str, context: Mapping[str, Any]) -> str | None:
+    delivery_id = context["delivery_id"]
+    return f"{forge}:{delivery_id}" if delivery_id else None
 
 
 def _ignored(reason: str) -> Outcome:

@@ -108,6 +108,12 @@ def _poll_until(acquire: Iterator[bool], wait: float, key: str) -> None:
         delay = min(delay * 2, 0.25)
 
 
+def redis_key(kind: str, namespace: str, key: str) -> str:
+    """The Redis key of a claim (`kind` "claim") or a mark ("mark"): what the receiver's
+    one-round-trip script (bot/webhooks/one_trip.py) reads and writes directly."""
+    return f"{REDIS_PREFIX}{kind}:{namespace}:{key}"
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -122,6 +128,7 @@ class RedisState:
     def __init__(self, url: str) -> None:
         import redis  # only deployments that configure Redis need the client
 
+        self.url = url
         # Bounded waits: the receiver calls this on its event loop, so a stalled Redis must
         # fail fast (the delivery gets a 503 and is retried) rather than freeze the server.
         self._client: redis.Redis = redis.Redis.from_url(
@@ -130,7 +137,7 @@ class RedisState:
         self._release = self._client.register_script(_RELEASE_SCRIPT)
 
     def _key(self, kind: str, namespace: str, key: str) -> str:
-        return f"{REDIS_PREFIX}{kind}:{namespace}:{key}"
+        return redis_key(kind, namespace, key)
 
     def claim(self, namespace: str, key: str, ttl_seconds: float) -> bool:
         ttl_ms = max(1, int(ttl_seconds * 1000))
