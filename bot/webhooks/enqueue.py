@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,11 +49,17 @@ def enqueuer_for(settings: Settings) -> Enqueuer:
     return CeleryEnqueuer.from_settings(settings)
 
 
+_JOB_FIELDS = tuple(field.name for field in fields(ScanJob))
+
+
 def scan_message(job: ScanJob, countdown: float) -> tuple[str, str, float | None]:
     """(delivery tag, stored message, eta) of the Celery message that runs `job`."""
-    due = replace(job, due_at=time.time() + max(0.0, countdown))
-    eta = due.due_at if countdown > 0 else None
-    message = task_message(SCAN_TASK, [due.to_dict()], SCAN_QUEUE, eta=eta)
+    due_at = time.time() + max(0.0, countdown)
+    eta = due_at if countdown > 0 else None
+    # `job.to_dict()` with `due_at` set, without dataclasses.asdict's recursive deep copy
+    # (5% of the receiver's profile per delivery; the fields are plain values).
+    arguments = {name: getattr(job, name) for name in _JOB_FIELDS} | {"due_at": due_at}
+    message = task_message(SCAN_TASK, [arguments], SCAN_QUEUE, eta=eta)
     return str(message["properties"]["delivery_tag"]), orjson.dumps(message).decode(), eta
 
 

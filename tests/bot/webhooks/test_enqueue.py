@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from bot.webhooks.enqueue import (
@@ -22,6 +23,7 @@ from bot.webhooks.enqueue import (
     InMemoryEnqueuer,
     RedisEnqueuer,
     enqueuer_for,
+    scan_message,
 )
 from workers.jobs import SCAN_QUEUE, SCAN_TASK, ScanJob
 from workers.runtime.queue_depth import queue_depth
@@ -170,6 +172,16 @@ def test_importing_the_receiver_loads_no_celery_forge_or_yaml_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("countdown", [0.0, 30.0])
+def test_a_scan_message_carries_the_job_as_to_dict_with_its_due_time(countdown: float) -> None:
+    _, stored, eta = scan_message(JOB, countdown)
+    message = orjson.loads(stored)
+    args, kwargs, _ = orjson.loads(base64.b64decode(message["body"]))
+    due_at = args[0]["due_at"]
+    assert args == [replace(JOB, due_at=due_at).to_dict()] and kwargs == {}
+    assert eta == (due_at if countdown else None)
 
 
 def test_in_memory_enqueuer_records_jobs_and_countdowns() -> None:
