@@ -23,15 +23,22 @@ with a fresh delivery id so none is short-cut as a duplicate:
   measured from its scheduled send time (so a stalled server cannot hide its queue).
 
     .venv/bin/python bench/bench_webhooks.py [--quick]
+
+`--profile` instead profiles `pullpolicy serve` in Redis mode under the same load (cProfile on
+its event loop thread, in a child process run as `serve` runs uvicorn) and prints where its time
+goes, by area: the remaining gap to the peer, explained.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import os
+import pstats
 import shutil
+import signal
 import socket
 import sqlite3
 import statistics
@@ -44,14 +51,17 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
+from bot.webhooks.receiver import DELIVERIES  # noqa: E402
 from bot.webhooks.verify import github_signature  # noqa: E402
 from workers.jobs import SCAN_QUEUE, ScanJob  # noqa: E402
+from workers.runtime.state import REDIS_PREFIX  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 PAYLOAD = REPOSITORY / "tests" / "bot" / "payloads" / "github" / "push.4.json"
@@ -469,11 +479,17 @@ def _clear_redis_queue(url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(url)
-    try:  # the bench's own jobs from an earlier run
+    try:  # the bench's own jobs and 8-day dedupe claims (one per delivery sent)
         client.delete(SCAN_QUEUE)
-        peer_keys = list(client.scan_iter(f"bull:{PEER_QUEUE}:*"))
-        if peer_keys:
-            client.delete(*peer_keys)
+        for pattern in (f"bull:{PEER_QUEUE}:*", f"{REDIS_PREFIX}claim:{DELIVERIES}:*"):
+            batch: list[bytes] = []
+            for key in client.scan_iter(pattern, count=1000):
+                batch.append(key)
+                if len(batch) == 1000:
+                    client.delete(*batch)
+                    batch.clear()
+            if batch:
+                client.delete(*batch)
     finally:
         client.close()
 
@@ -515,6 +531,8 @@ def run(
         finally:
             for server in servers:
                 server.stop()
+            if redis_url:
+                _clear_redis_queue(redis_url)
 
 
 def _measure_all(
@@ -609,13 +627,162 @@ def _verdicts(by_name: dict[str, Result]) -> None:
         )
 
 
+# --- where `serve`'s time goes (--profile) --------------------------------------------------
+
+PROFILE_START, PROFILE_STOP = signal.SIGUSR1, signal.SIGUSR2
+
+# (area, what a function's file path or name contains), first match wins. A function of none
+# (a builtin, a stdlib helper such as uuid or copy) counts in its callers' areas.
+AREAS = [
+    ("redis-py client", ("/redis/",)),
+    ("JSON logs (logging, our formatter)", ("/logging/", "workers/runtime/logs.py")),
+    ("uvicorn (HTTP parsing, response, access log call)", ("/uvicorn/", "httptools")),
+    ("Starlette + FastAPI (middleware, routing)", ("/starlette/", "/fastapi/", "/anyio/")),
+    ("asyncio (tasks, timeouts, streams)", ("/asyncio/",)),
+    ("orjson (parse, dumps)", ("orjson",)),
+    ("HMAC (hashlib)", ("hmac", "_hashlib", "_operator.", "compare_digest")),
+    ("receiver: decide, Celery message (ours)", ("/bot/", "/workers/")),
+]
+Function = tuple[str, int, str]
+
+
+def _area(function: Function) -> str | None:
+    where = f"{function[0]}:{function[2]}"
+    return next((label for label, keys in AREAS if any(key in where for key in keys)), None)
+
+
+def _shares(entries: dict[Function, Any], function: Function, depth: int = 0) -> Counter[str]:
+    """Where `function`'s own time goes: its area, else its callers' (by their share of the
+    calls' time), up to a few levels; "other" beyond."""
+    own = entries[function][2]
+    area = _area(function)
+    callers = entries[function][4]
+    if area is not None or depth >= 4 or not callers:
+        return Counter({area or "other": own})
+    spent = sum(timing[2] for timing in callers.values()) or 1.0
+    shares: Counter[str] = Counter()
+    for caller, timing in callers.items():
+        if caller not in entries:
+            shares["other"] += own * timing[2] / spent
+            continue
+        upward = _shares(entries, caller, depth + 1)
+        caller_own = sum(upward.values()) or 1.0
+        for label, seconds in upward.items():
+            shares[label] += own * timing[2] / spent * seconds / caller_own
+    return shares
+
+
+def profile_child(port: int, output: str) -> None:
+    """`serve`'s uvicorn in this process, profiled between PROFILE_START and PROFILE_STOP."""
+    import uvicorn
+    import uvloop
+
+    from workers.runtime.logs import configure_process_logging
+
+    configure_process_logging()  # as `pullpolicy serve` (workers/cli/service.py)
+    config = uvicorn.Config(
+        "bot.main:app_factory", factory=True, host="127.0.0.1", port=port, log_config=None
+    )
+    server = uvicorn.Server(config)
+    profiler = cProfile.Profile()
+
+    def stop() -> None:
+        profiler.disable()
+        profiler.dump_stats(output)
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(PROFILE_START, profiler.enable)
+        loop.add_signal_handler(PROFILE_STOP, stop)
+        await server.serve()
+
+    uvloop.run(serve())
+
+
+def profile(seconds: float) -> None:
+    redis_url = _redis_url()
+    if redis_url is None:
+        raise SystemExit("--profile needs Redis (REDIS_URL or 127.0.0.1:6379)")
+    _clear_redis_queue(redis_url)
+    with tempfile.TemporaryDirectory(prefix="bench-webhooks-profile-") as scratch:
+        output = str(Path(scratch) / "serve.prof")
+        environment = {
+            key: value for key, value in os.environ.items() if not key.startswith("PULLPOLICY_")
+        } | {
+            "PULLPOLICY_GITHUB_APP_ID": "1",
+            "PULLPOLICY_GITHUB_WEBHOOK_SECRET": SECRET,
+            "PULLPOLICY_BROKER_URL": redis_url,
+            "PULLPOLICY_REDIS_URL": redis_url,
+            "PULLPOLICY_DATA_DIR": str(Path(scratch) / "data"),
+        }
+
+        def command(port: int) -> list[str]:
+            return [sys.executable, __file__, "--profile-child", str(port), output]
+
+        server = Server(command, environment, Path(scratch) / "server.log")
+        try:
+            server.wait_ready()
+
+            async def load() -> int:
+                pool = Pool(server.port, Deliveries())
+                try:
+                    warmed = asyncio.create_task(max_throughput(pool.send, seconds + 1, 0.0))
+                    await asyncio.sleep(1.0)
+                    sent_before = pool.sent
+                    server.process.send_signal(PROFILE_START)
+                    await asyncio.sleep(seconds)
+                    server.process.send_signal(PROFILE_STOP)
+                    sent = pool.sent - sent_before
+                    await warmed
+                    return sent
+                finally:
+                    pool.close()
+
+            deliveries = asyncio.run(load())
+            deadline = time.monotonic() + 10
+            while not Path(output).exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.5)  # the dump is written in one go; let it finish
+            report_profile(pstats.Stats(output), deliveries)
+        finally:
+            server.stop()
+
+
+def report_profile(stats: pstats.Stats, deliveries: int) -> None:
+    entries = stats.stats  # type: ignore[attr-defined]
+    by_area: Counter[str] = Counter()
+    functions: Counter[str] = Counter()
+    for (filename, line, name), (_, _, own, _, _) in entries.items():
+        by_area.update(_shares(entries, (filename, line, name)))
+        short = f"{'/'.join(Path(filename).parts[-2:])}:{line}({name})" if line else name
+        functions[short] += own
+    total = sum(by_area.values())
+    print(
+        f"pullpolicy serve, Redis broker+state, profiled (cProfile, event loop thread): "
+        f"{deliveries} deliveries sent in the window, {total / deliveries * 1e6:.0f} µs of "
+        "profiled time each (cProfile inflates Python calls; read the shares)"
+    )
+    print(f"{'area':<52}{'share':>7}")
+    for area, seconds in by_area.most_common():
+        print(f"{area:<52}{seconds / total:>7.0%}")
+    print("top functions by own time:")
+    for name, seconds in functions.most_common(12):
+        print(f"  {seconds / total:>5.1%}  {name}")
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--profile-child":
+        profile_child(int(sys.argv[2]), sys.argv[3])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=4.0, help="max-throughput window")
     parser.add_argument("--rounds", type=int, default=3, help="alternating throughput rounds")
     parser.add_argument("--latency-seconds", type=float, default=10.0, help="fixed-rate run")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--only", help="the rows whose name contains this (and the first)")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile serve in Redis mode instead (see above)"
+    )
     parser.add_argument(
         "--stack",
         choices=[*STACKS, "both"],
@@ -625,6 +792,9 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.seconds, arguments.rounds, arguments.latency_seconds = 1.5, 1, 3.0
+    if arguments.profile:
+        profile(arguments.seconds)
+        return
     stacks = list(STACKS) if arguments.stack == "both" else [arguments.stack]
     for number, stack in enumerate(stacks):
         print(("\n" if number else "") + f"uvicorn stack: {stack}")
