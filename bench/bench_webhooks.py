@@ -746,6 +746,7 @@ def profile(seconds: float) -> None:
             report_profile(pstats.Stats(output), deliveries)
         finally:
             server.stop()
+            _clear_redis_queue(redis_url)
 
 
 def report_profile(stats: pstats.Stats, deliveries: int) -> None:

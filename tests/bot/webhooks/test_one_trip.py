@@ -99,7 +99,9 @@ def test_a_redelivery_is_a_duplicate_and_queues_nothing(
 def test_an_irrelevant_push_to_a_repository_scanned_before_is_ignored_without_a_claim(
     tmp_path: Path, redis_url: str, direct: redis.Redis
 ) -> None:
-    direct.set(one_trip.mark_key(SCANNED, f"github:{HELLO}"), b"1")
+    state = RedisState(redis_url)
+    state.mark(SCANNED, f"github:{HELLO}")  # as a worker does after a scan
+    state.close()
     client = _app(tmp_path, redis_url)
     response = _push(client, "scanned-1")
     assert response.status_code == 200
@@ -190,3 +192,43 @@ def test_one_trip_needs_the_broker_and_the_state_in_the_same_database() -> None:
     assert one_trip_for(default, RedisEnqueuer("redis://127.0.0.1:6379/0")) is not None
     state.close()
     default.close()
+
+
+def test_an_installation_takes_the_general_path_with_spaced_countdowns_and_dedupe(
+    tmp_path: Path, redis_url: str, direct: redis.Redis
+) -> None:
+    data = payload("github", "installation.1")
+    template = data["repositories"][0]
+    data["repositories"] = [dict(template, full_name=f"o/r{n}") for n in range(3)]
+    body = encode(data)
+    headers = github_headers("installation", body, delivery="inst-1")
+    client = _app(tmp_path, redis_url)
+    response = client.post("/webhooks/github", content=body, headers=headers)
+    assert response.status_code == 202
+    countdowns = [job["countdown"] for job in response.json()["jobs"]]
+    assert countdowns == sorted(countdowns) and len(set(countdowns)) == 3
+    assert client.post("/webhooks/github", content=body, headers=headers).status_code == 200
+    assert sorted(job.repo for job in _queued_jobs(direct)) == ["o/r0", "o/r1", "o/r2"]
+
+
+def test_a_person_closing_the_fix_pr_is_counted_as_declined_once(
+    tmp_path: Path, redis_url: str, direct: redis.Redis
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    pull = payload("github", "pull_request.3")
+    pull["pull_request"]["head"]["ref"] = events.BOT_BRANCH
+    pull["pull_request"]["user"]["login"] = "pullpolicy[bot]"  # the bot opened it
+    body = encode(pull)
+    headers = github_headers("pull_request", body, delivery="close-1")
+    client = _app(tmp_path, redis_url)
+    assert client.post("/webhooks/github", content=body, headers=headers).status_code == 202
+    assert client.post("/webhooks/github", content=body, headers=headers).status_code == 200
+    declined = [
+        sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == "pullpolicy_pull_requests_total"
+        and sample.labels == {"action": "declined", "forge": "github"}
+    ]
+    assert declined == [1.0]
