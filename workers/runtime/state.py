@@ -129,8 +129,8 @@ class RedisState:
         import redis  # only deployments that configure Redis need the client
 
         self.url = url
-        # Bounded waits: the receiver calls this on its event loop, so a stalled Redis must
-        # fail fast (the delivery gets a 503 and is retried) rather than freeze the server.
+        # Bounded waits: a stalled Redis must fail fast (the delivery gets a 503 and is
+        # retried) rather than hold the receiver's worker threads.
         self._client: redis.Redis = redis.Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
         )
