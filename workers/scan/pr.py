@@ -43,6 +43,10 @@ CLOSE_KEEP_BRANCH_COMMENT = (
     "so this pull request is no longer needed. Closing it; its branch `{branch}` stays, as it "
     "holds commits that are not pullpolicy's."
 )
+PERSONS_REQUEST = (
+    "an open pull request from `{branch}` (#{number}) is not pullpolicy's: it is left as it is; "
+    "close it, or set `pull_request.branch` to another branch, to get pullpolicy's fixes"
+)
 HANDS_OFF_COMMENT = (
     "Someone else pushed commits to `{branch}`, so pullpolicy will no longer rewrite this "
     "branch. It keeps reporting findings; to let it propose fixes again, close this pull "
@@ -210,12 +214,18 @@ def _act(
     try:
         created = forge.create_change_request(repo, draft)
     except Conflict:
-        # Another worker opened it between our lookup and now: adopt theirs.
-        states = [ChangeRequestState.OPEN]
-        existing = forge.find_change_requests(repo, branch, states)
+        # Another worker opened ours between our lookup and now: adopt it. A person's request
+        # from the same branch (no marker) is theirs: never retitled or rewritten.
+        existing = forge.find_change_requests(repo, branch, [ChangeRequestState.OPEN])
+        ours = [r for r in existing if parse_marker(r.body) is not None]
+        if ours:
+            created = forge.update_change_request(repo, ours[0].number, title=title, body=body)
+            return PrResult(Step.OPEN, created.number, created.url)
         if not existing:
             raise
-        created = forge.update_change_request(repo, existing[0].number, title=title, body=body)
+        theirs = existing[0]
+        problem = PERSONS_REQUEST.format(branch=branch, number=theirs.number)
+        return PrResult(Step.BLOCKED, theirs.number, theirs.url, problem)
     return PrResult(Step.OPEN, created.number, created.url)
 
 

@@ -393,3 +393,23 @@ def test_a_push_between_the_check_and_the_write_is_never_overwritten(subject: Su
     subject.forge.branch_commits = checked  # type: ignore[method-assign]
     assert run(subject).action == "hands-off"
     assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
+
+
+def test_a_persons_pr_from_the_bots_branch_is_never_taken_over(subject: Subject) -> None:
+    subject.seed({"k8s/web.yaml": DEPLOYMENT})
+    first = run(subject)
+    assert first.pr_number is not None
+    subject.fake.close(REPO, first.pr_number)  # declined; the branch holds only the bot's commit
+    theirs = subject.forge.create_change_request(
+        subject.ref(), ChangeRequestDraft("My take", "my own words", DEFAULT_BRANCH, "main")
+    )
+    subject.fake.push_commit(REPO, "main", {"k8s/job.yaml": JOB}, "add a job")
+    outcome = run(subject)  # opening ours conflicts with theirs, from the same branch
+    assert outcome.action == "branch-blocked" and outcome.pr_number == theirs.number
+    assert "not pullpolicy's" in outcome.detail
+    (request,) = open_requests(subject)
+    assert (request.number, request.title, request.body) == (
+        theirs.number,
+        "My take",
+        "my own words",
+    )
