@@ -52,6 +52,11 @@ class InvalidSettings(UserError):
     """PULLPOLICY_* environment variables are invalid, or the forge they name is incomplete."""
 
 
+class ForgeFailed(UserError):
+    """`pullpolicy scan`: the forge refused or failed the scan (not found, no access, rate
+    limited, unreachable). Adapter messages never hold tokens (workers/forge/base.py)."""
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors of the rooms below (which know nothing of the CLI) into user errors."""

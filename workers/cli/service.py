@@ -10,6 +10,8 @@ import sys
 from dataclasses import asdict
 from types import FrameType
 
+from workers.cli.errors import ForgeFailed
+from workers.forge.base import ForgeError, NotFound, PermissionDenied, RateLimited
 from workers.forge.factory import open_forge
 from workers.jobs import ScanJob
 from workers.runtime.logs import WORKER_LOGGER_NAME, configure_process_logging, write_json_line
@@ -55,6 +57,16 @@ def _say_as_json(message: str, *_: object) -> None:
     write_json_line(message, "celery.worker")
 
 
+def _forge_problem(error: ForgeError) -> str:
+    if isinstance(error, NotFound):
+        return "not found, or the token cannot see it"
+    if isinstance(error, PermissionDenied):
+        return "the token may not do this"
+    if isinstance(error, RateLimited):
+        return f"rate limited until {error.retry_at:%H:%M:%S} UTC"
+    return "the forge failed; try again later"
+
+
 def run_serve(host: str, port: int, *, with_worker: bool | None) -> int:
     """The webhook receiver; with the embedded queue (no broker URL) also a worker beside it,
     so one command runs everything."""
@@ -97,7 +109,10 @@ def run_scan_once(forge_name: str, repo: str, *, dry_run: bool) -> int:
     settings = load_settings()
     forge = open_forge(settings, forge_name)
     job = ScanJob(forge=forge_name, repo=repo, reason="manual")
-    outcome = scan.run(forge, job, dry_run=dry_run)
+    try:
+        outcome = scan.run(forge, job, dry_run=dry_run)
+    except ForgeError as error:  # the forge's answer, not a bug: say it, exit 2
+        raise ForgeFailed(f"{forge_name} {repo}: {_forge_problem(error)} ({error})") from None
     for key, value in asdict(outcome).items():
         print(f"{key}: {value}")
     return 1 if outcome.findings else 0

@@ -85,3 +85,15 @@ def test_scan_without_credentials_is_a_settings_error(tmp_path: Path) -> None:
     assert result.stderr == (
         "pullpolicy: GitLab needs PULLPOLICY_GITLAB_TOKEN (and PULLPOLICY_GITLAB_URL)\n"
     )
+
+
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
+def test_a_repository_the_forge_does_not_have_is_a_clear_error_not_a_crash(
+    forge: str, fake_forge: FakeForge, tmp_path: Path
+) -> None:
+    fake_forge.add_token(TOKEN)  # the token is good; the repository does not exist
+    result = _scan(fake_forge, tmp_path, forge, "--dry-run")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("pullpolicy: ") and REPO in line
+    assert "internal error" not in line and TOKEN not in result.stderr + result.stdout
