@@ -51,7 +51,7 @@ class JsonFormatter(logging.Formatter):
         }
         access = _access_fields(record) if record.name == ACCESS_LOGGER_NAME else None
         if access is None:
-            entry["message"] = record.getMessage()
+            entry["message"] = _without_exception_text(record)
         else:
             entry |= access
         attributes = record.__dict__  # a dict lookup: getattr's default path raises inside
@@ -63,6 +63,20 @@ class JsonFormatter(logging.Formatter):
             entry.setdefault("error", record.exc_info[0].__name__)
             entry["traceback"] = _frames(record.exc_info[2])
         return orjson.dumps(entry, default=str).decode()
+
+
+def _without_exception_text(record: logging.LogRecord) -> str:
+    """The record's message, with the text of the exception it reports cut down to the
+    exception's type: libraries (Celery's "raised unexpected: ValueError('...')") quote it."""
+    message = record.getMessage()
+    error = record.exc_info[1] if record.exc_info else None
+    if error is None:
+        return message
+    name = type(error).__name__
+    for quoted in (repr(error), str(error)):
+        if quoted and quoted != name:
+            message = message.replace(quoted, name)
+    return message
 
 
 def _access_fields(record: logging.LogRecord) -> dict[str, object] | None:

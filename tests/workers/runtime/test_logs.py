@@ -40,3 +40,25 @@ def test_configure_logging_writes_json_once(monkeypatch: pytest.MonkeyPatch) -> 
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1
     assert json.loads(lines[0])["reason"] == "ping: pong"
+
+
+def test_a_librarys_line_never_quotes_the_exceptions_message() -> None:
+    # Celery's own failure line: "Task ... raised unexpected: ValueError('...')", with exc_info.
+    secret = "https://user:hunter2@forge.example/api"
+    try:
+        raise ValueError(f"cannot reach {secret}")
+    except ValueError as error:
+        exc_info = (type(error), error, error.__traceback__)
+        record = logging.LogRecord(
+            "celery.app.trace",
+            logging.ERROR,
+            __file__,
+            1,
+            "Task %s[%s] raised unexpected: %r",
+            ("pullpolicy.scan", "t-1", error),
+            exc_info,
+        )
+    entry = json.loads(JsonFormatter().format(record))
+    assert "hunter2" not in json.dumps(entry)
+    assert entry["message"] == "Task pullpolicy.scan[t-1] raised unexpected: ValueError"
+    assert entry["error"] == "ValueError" and entry["traceback"]
