@@ -218,7 +218,11 @@ def settings_env(
             "PULLPOLICY_GITLAB_URL": gitlab_url,
             "PULLPOLICY_GITLAB_TOKEN": GITLAB_TOKEN,
             "PULLPOLICY_GITLAB_WEBHOOK_SECRET": GITLAB_SECRET,
-            "PULLPOLICY_SCAN_LOCK_SECONDS": "10",
+            # A killed worker's lock frees after 20 s; a scan (slowed to ~12 s by some tests) is
+            # stopped after 14 + 3: the lock must outlive the longest scan (settings check).
+            "PULLPOLICY_SCAN_LOCK_SECONDS": "20",
+            "PULLPOLICY_SCAN_TIME_LIMIT_SECONDS": "14",
+            "PULLPOLICY_SCAN_TIME_LIMIT_GRACE_SECONDS": "3",
             "PULLPOLICY_BUSY_RETRY_SECONDS": "1",
             "PULLPOLICY_INSTALLATION_SCAN_SPACING_SECONDS": "0",
         }

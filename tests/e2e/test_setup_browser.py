@@ -99,6 +99,8 @@ def bot(forge_url: str, tmp_path: Path) -> Iterator[Bot]:
             "PULLPOLICY_GITHUB_SECONDS_BETWEEN_REQUESTS": "0",
             "PULLPOLICY_GITHUB_SECONDS_BETWEEN_WRITES": "0",
             "PULLPOLICY_SCAN_LOCK_SECONDS": "10",
+            "PULLPOLICY_SCAN_TIME_LIMIT_SECONDS": "6",
+            "PULLPOLICY_SCAN_TIME_LIMIT_GRACE_SECONDS": "2",
             "PULLPOLICY_BUSY_RETRY_SECONDS": "1",
         }
     )

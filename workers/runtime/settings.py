@@ -80,7 +80,8 @@ class Settings(BaseModel):
     scan_time_limit_seconds: int = Field(default=300, ge=1)
     """A scan running longer is stopped: its repository lock is released and it is recorded
     as `timed-out`, not retried. A scan that does not stop is killed
-    `scan_time_limit_grace_seconds` later. Keep both below `scan_lock_seconds`."""
+    `scan_time_limit_grace_seconds` later. Their sum must stay below `scan_lock_seconds`
+    (checked at start), so a lock never expires under a running scan."""
     scan_time_limit_grace_seconds: int = Field(default=30, ge=1)
     """How long a timed-out scan may take to stop before its worker process is killed."""
     busy_retry_seconds: float = 15.0
@@ -146,7 +147,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     except ValidationError as error:
         problems = "; ".join(_problem(e) for e in error.errors())
         raise SettingsError(f"invalid settings: {problems}") from None
+    _check_lock_outlives_scans(settings)
     return with_stored_github_app(settings)
+
+
+def _check_lock_outlives_scans(settings: Settings) -> None:
+    """A repository lock (and the embedded queue's lease) that expired while its scan still ran
+    would let a second worker scan the same repository at the same time."""
+    longest = settings.scan_time_limit_seconds + settings.scan_time_limit_grace_seconds
+    if settings.scan_lock_seconds <= longest:
+        raise SettingsError(
+            f"invalid settings: {PREFIX}SCAN_LOCK_SECONDS ({settings.scan_lock_seconds}) must "
+            f"exceed {PREFIX}SCAN_TIME_LIMIT_SECONDS + {PREFIX}SCAN_TIME_LIMIT_GRACE_SECONDS "
+            f"({longest}): a scan still running when its lock expires could run twice at once"
+        )
 
 
 def _problem(error: ErrorDetails) -> str:

@@ -42,6 +42,21 @@ def test_a_misspelt_variable_gets_a_did_you_mean(variable: str, message: str) ->
     assert str(caught.value) == f"invalid settings: {shown}: {message}"
 
 
+def test_the_repository_lock_must_outlive_the_longest_scan() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"PULLPOLICY_SCAN_TIME_LIMIT_SECONDS": "900"})  # the lock: 600 s
+    assert str(caught.value) == (
+        "invalid settings: PULLPOLICY_SCAN_LOCK_SECONDS (600) must exceed "
+        "PULLPOLICY_SCAN_TIME_LIMIT_SECONDS + PULLPOLICY_SCAN_TIME_LIMIT_GRACE_SECONDS (930): "
+        "a scan still running when its lock expires could run twice at once"
+    )
+    settings = load_settings(
+        {"PULLPOLICY_SCAN_LOCK_SECONDS": "20", "PULLPOLICY_SCAN_TIME_LIMIT_SECONDS": "14"}
+        | {"PULLPOLICY_SCAN_TIME_LIMIT_GRACE_SECONDS": "5"}
+    )
+    assert settings.scan_lock_seconds == 20
+
+
 def test_secrets_never_show(tmp_path: Path) -> None:
     settings = load_settings(
         {"PULLPOLICY_GITHUB_WEBHOOK_SECRET": "s3cret-hook", "PULLPOLICY_GITLAB_TOKEN": "glpat-x1"}
