@@ -83,6 +83,9 @@ class _FirstScanForge:
     def read_file(self, repo: RepoRef, path: str, sha: str) -> bytes:
         return self.files[path]
 
+    def read_files(self, repo: RepoRef, paths: Sequence[str], sha: str) -> dict[str, bytes]:
+        return {path: self.files[path] for path in paths if path in self.files}
+
     def branch_head(self, repo: RepoRef, branch: str) -> str | None:
         return None
 

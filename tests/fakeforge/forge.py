@@ -254,6 +254,28 @@ class FakeForge:
             self._state.truncate_trees = enabled
 
     @property
+    def graphql_text_limit(self) -> int:
+        return self._state.graphql_text_limit
+
+    @graphql_text_limit.setter
+    def graphql_text_limit(self, limit: int) -> None:
+        with self._state.lock:
+            self._state.graphql_text_limit = limit
+
+    @property
+    def not_modified(self) -> int:
+        """GitHub requests answered 304 Not Modified since the last reset (GitHub does not
+        count them against the rate limit)."""
+        with self._state.lock:
+            return self._state.not_modified
+
+    @property
+    def graphql_reads(self) -> list[str]:
+        """The files ("REV:path") GitHub GraphQL queries read since the last reset."""
+        with self._state.lock:
+            return list(self._state.graphql_reads)
+
+    @property
     def requests(self) -> list[tuple[str, str]]:
         """(METHOD, raw path without the query) of every API request served, in order."""
         with self._state.lock:
@@ -262,3 +284,5 @@ class FakeForge:
     def reset_requests(self) -> None:
         with self._state.lock:
             self._state.requests.clear()
+            self._state.not_modified = 0
+            self._state.graphql_reads.clear()

@@ -1,6 +1,7 @@
-"""GitHub's GraphQL endpoint (`/api/graphql`, as on GitHub Enterprise), for one mutation only:
-`updateRefs`, GitHub's compare-and-swap on refs. No query parser: the document must name
-`updateRefs` and pass its input as the variables `repositoryId` and `refUpdates`.
+"""GitHub's GraphQL endpoint (`/api/graphql`, as on GitHub Enterprise), for one mutation,
+`updateRefs` (GitHub's compare-and-swap on refs), and one query shape, many files' contents by
+`object(expression:)` (github_graphql_blobs.py). No query parser: the mutation's document must
+name `updateRefs` and pass its input as the variables `repositoryId` and `refUpdates`.
 
 https://docs.github.com/en/graphql/reference/mutations#updaterefs — every update names the
 value the ref must hold (`beforeOid`, zeros: must not exist) and the one it gets (`afterOid`,
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fakeforge.github_common import json_object
+from tests.fakeforge.github_graphql_blobs import blob_query, is_blob_query
 from tests.fakeforge.github_views import node_id
 from tests.fakeforge.state import ForgeState, Repository
 from tests.fakeforge.store import ZERO_SHA, RefUpdateRejected
@@ -30,8 +32,10 @@ class GitHubGraphQlRoutes:
     def graphql(self, call: ApiCall, params: Params) -> Response:
         body = json_object(call)
         query, variables = body.get("query"), body.get("variables") or {}
+        if isinstance(query, str) and is_blob_query(query):
+            return blob_query(self.state, call, query, variables)
         if not isinstance(query, str) or "updateRefs" not in query:
-            return _errors("the fake forge serves only the updateRefs mutation")
+            return _errors("the fake forge serves only updateRefs and object(expression:) reads")
         repo = self._repository(call, variables.get("repositoryId"))
         if repo is None:
             return _errors("Could not resolve to a node with the global id", kind="NOT_FOUND")

@@ -1,7 +1,7 @@
 """The HTTP front: routing by prefix, authentication, fault injection and the request log.
 
 /api/v3/...        GitHub REST (PyGithub base_url, like GitHub Enterprise)
-/api/graphql       GitHub GraphQL: the updateRefs mutation only
+/api/graphql       GitHub GraphQL: the updateRefs mutation, blob reads by object(expression:)
 /gitlab/api/v4/... GitLab REST (python-gitlab url = /gitlab)
 /git/{repo}.git/.. git smart HTTP
 anything else      GitHub's web pages of the App manifest flow (github_web.py), else 404
@@ -10,6 +10,7 @@ anything else      GitHub's web pages of the App manifest flow (github_web.py), 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import socket
 import sys
 import threading
@@ -69,7 +70,25 @@ class ForgeApplication:
         if fault is not None:
             return api.fault(fault)
         response = self._dispatch(api, request, request.segments[prefix_length:])
+        if isinstance(api, GitHubApi):
+            response = self._conditional(request, response)
         response.headers += api.common_headers()
+        return response
+
+    def _conditional(self, request: Request, response: Response) -> Response:
+        """GitHub's conditional requests: a GET answer carries an ETag, and a GET whose
+        `If-None-Match` still matches is answered 304 with no body (and GitHub does not count it
+        against the rate limit: https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate).
+        The tag covers the caller's credential too, as GitHub's varies on Authorization."""
+        if request.method != "GET" or response.status != 200:
+            return response
+        tagged = hashlib.sha256(request.headers.get("authorization", "").encode() + response.body)
+        etag = f'W/"{tagged.hexdigest()[:40]}"'
+        if request.headers.get("if-none-match") == etag:
+            with self.state.lock:
+                self.state.not_modified += 1
+            return Response(304, b"", [("ETag", etag)])
+        response.headers.append(("ETag", etag))
         return response
 
     def _dispatch(self, api: RestApi, request: Request, segments: list[str]) -> Response:

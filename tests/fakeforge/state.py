@@ -101,7 +101,10 @@ class ForgeState:
         self.faults = FaultSchedule()
         self.page_size_cap: int | None = None
         self.truncate_trees = False
+        self.graphql_text_limit = 512 * 1024  # GraphQL Blob.text beyond this is truncated
         self.requests: list[tuple[str, str]] = []
+        self.not_modified = 0  # GitHub answers 304 to a matching If-None-Match: not counted
+        self.graphql_reads: list[str] = []  # "REV:path" expressions GraphQL queries asked for
 
     # -- lookups ----------------------------------------------------------------------------
 

@@ -167,6 +167,11 @@ class Forge(Protocol):
 
     def read_file(self, repo: RepoRef, path: str, sha: str) -> bytes: ...
 
+    def read_files(self, repo: RepoRef, paths: Sequence[str], sha: str) -> dict[str, bytes]:
+        """Contents of many files at `sha`, in as few requests as the forge allows (GitHub:
+        GraphQL, a hundred files a query). A path missing at `sha` is left out."""
+        ...
+
     def branch_head(self, repo: RepoRef, branch: str) -> str | None:
         """Head sha of `branch`, or None when it does not exist."""
         ...

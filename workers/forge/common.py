@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from workers.forge.base import CommitInfo, FileChange, RepoRef, TreeEntry
+from workers.forge.base import CommitInfo, FileChange, NotFound, RepoRef, TreeEntry
 
 T = TypeVar("T")
 
@@ -47,6 +48,19 @@ class ListingCache:
         self._listings.move_to_end((repo.full_name, sha))
         while len(self._listings) > self._size:
             self._listings.popitem(last=False)
+
+
+class ReadsFiles(Protocol):
+    def read_file(self, repo: RepoRef, path: str, sha: str) -> bytes: ...
+
+
+def read_each(forge: ReadsFiles, repo: RepoRef, paths: Sequence[str], sha: str) -> dict[str, bytes]:
+    """One request per file: the fallback where no batched read exists or applies."""
+    contents: dict[str, bytes] = {}
+    for path in paths:
+        with suppress(NotFound):
+            contents[path] = forge.read_file(repo, path, sha)
+    return contents
 
 
 def newest_first(commits: Sequence[CommitInfo]) -> list[CommitInfo]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from workers.forge import github_git, github_pulls
+from workers.forge import github_blobs, github_git, github_pulls
 from workers.forge.base import (
     BranchInfo,
     ChangeRequest,
@@ -25,6 +25,7 @@ from workers.forge.common import (
     ListingCache,
     check_changes,
     newest_first,
+    read_each,
     refuse_default_branch,
     utc_now,
 )
@@ -169,6 +170,16 @@ class GitHubForge:
         if entry is None:
             raise NotFound(f"github {repo.full_name}: no file {path} at {sha}")
         return github_git.read_blob(self._api(repo), repo.full_name, entry.sha)
+
+    def read_files(self, repo: RepoRef, paths: Sequence[str], sha: str) -> dict[str, bytes]:
+        listing = self._listings.get(repo, sha)
+        if listing is None:
+            return read_each(self, repo, paths, sha)
+        entries = [listing.entries[path] for path in paths if path in listing.entries]
+        contents = github_blobs.read_texts(self._api(repo), repo.full_name, sha, entries)
+        # What GraphQL could not give exactly (binary, truncated, not UTF-8) comes by REST.
+        rest = [entry.path for entry in entries if entry.path not in contents]
+        return contents | read_each(self, repo, rest, sha)
 
     def branch_head(self, repo: RepoRef, branch: str) -> str | None:
         return github_git.ref_head(self._api(repo), repo.full_name, branch)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Self
+from urllib.parse import urlencode
 
 import requests
 from github import Github, GithubException
@@ -25,6 +26,7 @@ USER_AGENT = "pullpolicy"
 # failed before a request was sent. Rate limits are not retried here: they become RateLimited
 # so the job is rescheduled instead of sleeping inside a worker.
 DEFAULT_READ_RETRIES = 3
+ETAG_CACHE_SIZE = 1024  # answers kept for conditional requests, oldest dropped first
 
 
 class CountingRetry(Retry):
@@ -95,6 +97,9 @@ class GitHubApi:
         self._requester = github.requester
         self._clock = clock
         self._refresh = refresh
+        # GET path and query -> (ETag, headers, answer) of the last answer to it
+        self._etags: dict[str, tuple[str, dict[str, Any], Any]] = {}
+        self.not_modified = 0  # 304 answers: sent, but not counted by GitHub
 
     @property
     def rate_limit_remaining(self) -> int | None:
@@ -112,6 +117,49 @@ class GitHubApi:
     ) -> Any:
         return self._call(verb, path, params, body)[1]
 
+    def query(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """One GraphQL query through PyGithub's own `graphql_query`; its `data`. Errors in the
+        answer raise (NotFound when GitHub says the one thing asked for does not exist)."""
+        operation = "POST graphql"
+        for attempt in (1, 2):
+            try:
+                data = self._requester.graphql_query(query, dict(variables))[1]
+            except GithubException as exc:
+                if exc.status == 401 and self._refresh is not None and attempt == 1:
+                    self._refresh()
+                    continue
+                raise _translate(exc, operation, self._clock()) from exc
+            except requests.RequestException as exc:
+                raise transport_error("github", operation, exc) from exc
+            answer: dict[str, Any] = data.get("data") or {}
+            return answer
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def conditional_get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """A GET sent with the ETag of the last answer to it: when nothing changed GitHub
+        answers 304, which does not count against the rate limit, and the kept answer is used.
+        https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate
+        """
+        return self._conditional(path, params)[1]
+
+    def _conditional(
+        self, path: str, params: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], Any]:
+        key = f"{path}?{urlencode(sorted((params or {}).items()))}"
+        kept = self._etags.get(key)
+        headers = {"If-None-Match": kept[0]} if kept else None
+        answer_headers, data = self._call("GET", path, params, None, headers=headers)
+        if data is None and kept is not None:  # 304 Not Modified: an empty body
+            self.not_modified += 1
+            return kept[1], kept[2]
+        etag = answer_headers.get("etag")
+        if etag:
+            self._etags.pop(key, None)  # re-inserted last: the oldest goes first
+            self._etags[key] = (str(etag), answer_headers, data)
+            while len(self._etags) > ETAG_CACHE_SIZE:
+                self._etags.pop(next(iter(self._etags)))
+        return answer_headers, data
+
     def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         """One GraphQL request; its answer as sent, `errors` included (GraphQL refuses with
         a 200 and says why in them)."""
@@ -120,12 +168,18 @@ class GitHubApi:
         data: dict[str, Any] = self._call("POST", url, None, body, "POST graphql")[1]
         return data
 
-    def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
-        """Every item of a paginated list, following `Link: rel="next"`."""
+    def pages(
+        self, path: str, params: Mapping[str, Any], *, conditional: bool = False
+    ) -> Iterator[Any]:
+        """Every item of a paginated list, following `Link: rel="next"`; `conditional` sends
+        each page as a conditional request (see `conditional_get`)."""
         url: str | None = path
         query: Mapping[str, Any] | None = params
         while url is not None:
-            headers, data = self._call("GET", url, query, None)
+            if conditional:
+                headers, data = self._conditional(url, query)
+            else:
+                headers, data = self._call("GET", url, query, None)
             yield from data
             url, query = _next_link(headers), None
 
@@ -136,6 +190,8 @@ class GitHubApi:
         params: Mapping[str, Any] | None,
         body: Mapping[str, Any] | None,
         operation: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> tuple[dict[str, Any], Any]:
         operation = operation or f"{verb} {path.split('?')[0]}"
         for attempt in (1, 2):
@@ -144,6 +200,7 @@ class GitHubApi:
                     verb,
                     path,
                     parameters=dict(params) if params else None,
+                    headers=headers,
                     input=dict(body) if body is not None else None,
                 )
             except GithubException as exc:

@@ -137,8 +137,9 @@ def _utf8(content: bytes) -> str | None:
 
 
 def ref_head(api: GitHubApi, full_name: str, branch: str) -> str | None:
+    """Conditional: an unmoved branch (every no-op rescan) is a 304, free of rate limit."""
     try:
-        data = api.call("GET", f"{_repo_path(full_name)}/git/ref/heads/{quote(branch)}")
+        data = api.conditional_get(f"{_repo_path(full_name)}/git/ref/heads/{quote(branch)}")
     except NotFound:
         return None
     return str(data["object"]["sha"])

@@ -38,7 +38,8 @@ def find(
     else:
         state = "closed"
     params = {"state": state, "head": f"{owner}:{branch}", "per_page": per_page}
-    pulls = [pull(item) for item in api.pages(f"{repo}/pulls", params)]
+    # Conditional: an unchanged list (every no-op rescan) is a 304, free of rate limit.
+    pulls = [pull(item) for item in api.pages(f"{repo}/pulls", params, conditional=True)]
     matching = [p for p in pulls if p.state in wanted and p.source_branch == branch]
     return sorted(matching, key=lambda p: -p.number)
 

@@ -28,6 +28,7 @@ from workers.forge.common import (
     ListingCache,
     check_changes,
     newest_first,
+    read_each,
     refuse_default_branch,
     utc_now,
 )
@@ -119,6 +120,9 @@ class GitLabForge:
             raise NotFound(f"gitlab {repo.full_name}: no file {path} at {sha}")
         file_path = f"{project_path(repo.full_name)}/repository/files/{quote(path, safe='')}/raw"
         return self._api.raw(file_path, {"ref": sha})
+
+    def read_files(self, repo: RepoRef, paths: Sequence[str], sha: str) -> dict[str, bytes]:
+        return read_each(self, repo, paths, sha)
 
     def branch_head(self, repo: RepoRef, branch: str) -> str | None:
         info = self.branch(repo, branch)

@@ -85,9 +85,9 @@ def run(
     requests = forge.find_change_requests(repo, config.pull_request.branch, ALL_STATES)
     declined = declined_fingerprints(requests)
     plan = plan_scan((p for p, e in entries.items() if not e.is_symlink), config)
-    reader = _reader(forge, repo, head, entries)
     fix = config.mode == Mode.FIX
-    reports = _scan_cached(plan, reader, entries, config, fix, declined, cache)
+    files = _Files(forge, repo, head, entries)
+    reports = _scan_cached(plan, files, config, fix, declined, cache)
     skipped = tuple((r.path, r.skipped) for r in reports if r.skipped is not None)
     skipped += tuple((p, "symbolic link: not followed") for p, e in entries.items() if e.is_symlink)
     findings = [finding for report in reports for finding in report.findings]
@@ -161,19 +161,21 @@ def _report_branch_problem(
 
 def _scan_cached(
     plan: ScanPlan,
-    reader: Callable[[str], bytes],
-    entries: dict[str, TreeEntry],
+    files: _Files,
     config: Config,
     fix: bool,
     declined: frozenset[str],
     cache: ReportCache | None,
 ) -> list[FileReport]:
+    entries = files.entries
     if cache is None:
-        return list(scan(plan, reader, config, fix=fix, declined=declined))
+        files.prefetch(plan.manifests)
+        return list(scan(plan, files.read, config, fix=fix, declined=declined))
     digest = scan_digest(config, declined, fix=fix)
     known = {path: cache.get((digest, path, entries[path].sha)) for path in plan.manifests}
     todo = ScanPlan(tuple(path for path, hit in known.items() if hit is None), plan.charts)
-    fresh = {r.path: r for r in scan(todo, reader, config, fix=fix, declined=declined)}
+    files.prefetch(todo.manifests)
+    fresh = {r.path: r for r in scan(todo, files.read, config, fix=fix, declined=declined)}
     for path in todo.manifests:
         cache.put((digest, path, entries[path].sha), fresh[path])
     manifests = [known[path] or fresh[path] for path in plan.manifests]
@@ -193,19 +195,36 @@ def _read_config(
         return error
 
 
-def _reader(
-    forge: Forge, repo: RepoRef, sha: str, entries: dict[str, TreeEntry]
-) -> Callable[[str], bytes]:
-    def read(path: str) -> bytes:
-        entry = entries[path]
-        if entry.size is not None and entry.size > MAX_FILE_BYTES:
+class _Files:
+    """The scan's reads at one commit: the manifests to scan fetched together up front
+    (`Forge.read_files`, one GraphQL query per hundred files on GitHub), anything else one by
+    one. A file the tree lists above MAX_FILE_BYTES is never downloaded."""
+
+    def __init__(
+        self, forge: Forge, repo: RepoRef, sha: str, entries: dict[str, TreeEntry]
+    ) -> None:
+        self._forge, self._repo, self._sha = forge, repo, sha
+        self.entries = entries
+        self._fetched: dict[str, bytes] = {}
+
+    def prefetch(self, paths: Sequence[str]) -> None:
+        wanted = [path for path in paths if not self._too_large(path)]
+        if wanted:
+            self._fetched.update(self._forge.read_files(self._repo, wanted, self._sha))
+
+    def read(self, path: str) -> bytes:
+        if self._too_large(path):
             raise ReadError.too_large(MAX_FILE_BYTES)
-        data = forge.read_file(repo, path, sha)
+        data = self._fetched.pop(path, None)
+        if data is None:
+            data = self._forge.read_file(self._repo, path, self._sha)
         if len(data) > MAX_FILE_BYTES:
             raise ReadError.too_large(MAX_FILE_BYTES)
         return data
 
-    return read
+    def _too_large(self, path: str) -> bool:
+        size = self.entries[path].size
+        return size is not None and size > MAX_FILE_BYTES
 
 
 def _proposal(

@@ -75,11 +75,14 @@ def test_findings_open_one_pr_with_the_fix(subject: Subject) -> None:
 def test_a_second_scan_of_the_same_state_writes_nothing(subject: Subject) -> None:
     subject.seed({"k8s/web.yaml": DEPLOYMENT})
     run(subject)
+    branch_head = subject.fake.branch_head(REPO, DEFAULT_BRANCH)
     subject.fake.reset_requests()
     outcome = run(subject)
     assert outcome.action == "unchanged"
-    methods = {method for method, _ in subject.fake.requests}
-    assert methods <= {"GET"}, subject.fake.requests
+    # GitHub's batched reads are GraphQL queries, sent as POSTs: the only POSTs allowed
+    writes = [(m, p) for m, p in subject.fake.requests if m != "GET" and p != "/api/graphql"]
+    assert writes == [], subject.fake.requests
+    assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == branch_head
     assert len(subject.fake.change_requests(REPO)) == 1
 
 
@@ -220,7 +223,8 @@ def test_unchanged_blobs_are_not_fetched_again(subject: Subject) -> None:
     assert first.action == "opened" and len(cache) == 2
 
     def file_reads() -> int:
-        return sum("/git/blobs/" in path or "/raw" in path for _, path in subject.fake.requests)
+        rest = sum("/git/blobs/" in path or "/raw" in path for _, path in subject.fake.requests)
+        return rest + len(subject.fake.graphql_reads)
 
     subject.fake.push_commit(
         REPO, "main", {"k8s/job.yaml": JOB.replace("tools:3", "tools:4")}, "bump"
