@@ -43,6 +43,12 @@ class ListingCache:
             self._listings.move_to_end(key)
         return listing
 
+    def alias(self, repo: RepoRef, sha: str, known: str) -> None:
+        """Let `sha` find the listing kept under `known` (a commit with the same tree)."""
+        listing = self.get(repo, known)
+        if listing is not None:
+            self.put(repo, sha, listing)
+
     def put(self, repo: RepoRef, sha: str, listing: Listing) -> None:
         self._listings[(repo.full_name, sha)] = listing
         self._listings.move_to_end((repo.full_name, sha))

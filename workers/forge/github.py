@@ -88,7 +88,7 @@ class GitHubForge:
             )
         self._token = token
         self._apis: dict[int | None, GitHubApi] = {}
-        self._listings = ListingCache()
+        self._listings = ListingCache(size=16)  # each kept by commit and by tree sha
         self._repositories: dict[str, tuple[str, str]] = {}  # default branch, node id
 
     @property
@@ -97,6 +97,11 @@ class GitHubForge:
 
     def _count(self) -> None:
         self.api_calls += 1
+
+    @property
+    def not_modified(self) -> int:
+        """Requests answered 304 (conditional, unchanged): made, but not counted by GitHub."""
+        return sum(api.not_modified for api in self._apis.values())
 
     def rate_limits(self) -> dict[str, int]:
         limits = {
@@ -133,10 +138,18 @@ class GitHubForge:
     # -- branches and files --------------------------------------------------------------
 
     def default_branch(self, repo: RepoRef) -> tuple[str, str]:
+        """One conditional request once the repository is known: the branch answer names the
+        head's tree too, so a head whose tree was listed before is not listed again."""
         name = self._default_branch_name(repo)
-        head = self.branch_head(repo, name)
-        if head is None:
+        path = f"{self._repo(repo)}/branches/{quote(name)}"
+        try:
+            data = self._api(repo).conditional_get(path)
+        except NotFound:
+            data = None
+        if not data:
             raise NotFound(f"github {repo.full_name}: default branch {name} has no commits")
+        head = str(data["commit"]["sha"])
+        self._listings.alias(repo, head, _tree_key(str(data["commit"]["commit"]["tree"]["sha"])))
         return name, head
 
     def _default_branch_name(self, repo: RepoRef) -> str:
@@ -160,6 +173,8 @@ class GitHubForge:
         if listing is None:
             listing = github_git.list_tree(self._api(repo), repo.full_name, sha)
             self._listings.put(repo, sha, listing)
+            if listing.root_tree is not None:
+                self._listings.put(repo, _tree_key(listing.root_tree), listing)
         return listing
 
     def read_file(self, repo: RepoRef, path: str, sha: str) -> bytes:
@@ -254,6 +269,11 @@ class GitHubForge:
 
     def report(self, repo: RepoRef, report: CheckReport) -> None:
         github_pulls.report(self._api(repo), self._repo(repo), report)
+
+
+def _tree_key(tree_sha: str) -> str:
+    """Listings are kept by commit sha and by tree sha (never equal: different objects)."""
+    return f"tree:{tree_sha}"
 
 
 def _commit(item: dict[str, Any]) -> CommitInfo:

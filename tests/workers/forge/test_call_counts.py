@@ -6,11 +6,15 @@ Counts come from the adapter (`api_calls`) and are checked against the fake's re
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from tests.forge_subjects import REPO, Subject
-from workers.forge.base import FileChange
+from workers.forge.base import ChangeRequestState, FileChange
+from workers.jobs import ScanJob
+from workers.scan import run as scan_run
+from workers.scan.report_cache import ReportCache
 
 PAGE = 100  # GitLab's largest page, the adapter's default
 CANDIDATES = [f"deploy/team{i}/app/deployment.yaml" for i in range(10)]
@@ -93,3 +97,78 @@ def test_a_truncated_tree_is_walked_one_subtree_at_a_time(big: Subject) -> None:
     trees = [p for m, p in requests_since_reset(big) if "/git/trees/" in p]
     # the truncated recursive answer, then every tree (root included) once, non-recursively
     assert len(trees) == 1 + 1 + DIRECTORIES
+
+
+def test_reading_the_candidates_is_one_graphql_query_on_github(big: Subject) -> None:
+    repo = big.ref()
+    head = big.fake.branch_head(REPO, "main") or ""
+    big.forge.list_files(repo, head)
+    big.reset_counts()
+    contents = big.forge.read_files(repo, CANDIDATES, head)
+    assert contents == dict.fromkeys(CANDIDATES, b"kind: Deployment\n")
+    log = requests_since_reset(big)
+    if big.kind == "github":
+        assert log == [("POST", "/api/graphql")]
+    else:  # no batched read on GitLab yet: a raw file each
+        assert len(log) == 10 and all(path.endswith("/raw") for _, path in log)
+
+
+def test_an_unchanged_head_and_pr_list_are_free_on_github(big: Subject) -> None:
+    """The fixture read the default branch once; asking again (a no-op rescan) is answered
+    304 on GitHub, which GitHub does not count; the PR lookup likewise the second time."""
+    repo = big.ref()
+    big.forge.default_branch(repo)
+    big.forge.find_change_requests(repo, "pullpolicy/fix", [ChangeRequestState.OPEN])
+    big.forge.find_change_requests(repo, "pullpolicy/fix", [ChangeRequestState.OPEN])
+    assert len(requests_since_reset(big)) == 3
+    assert big.fake.not_modified == (2 if big.kind == "github" else 0)
+
+
+def test_a_new_head_with_a_known_tree_is_not_listed_again_on_github(big: Subject) -> None:
+    repo = big.ref()
+    _, head = big.forge.default_branch(repo)
+    big.forge.list_files(repo, head)
+    same = {CANDIDATES[0]: "kind: Deployment\n"}  # a commit that changes nothing
+    big.fake.push_commit(REPO, "main", same, "empty")
+    big.reset_counts()
+    _, new_head = big.forge.default_branch(repo)
+    assert new_head != head
+    assert len(big.forge.list_files(repo, new_head)) == len(FILES)
+    trees = [path for _, path in requests_since_reset(big) if path.endswith("/repository/tree")]
+    if big.kind == "github":  # the branch answer names the tree: nothing but that request
+        assert len(requests_since_reset(big)) == 1
+    else:  # GitLab's branch answer does not name the tree: listed again
+        assert len(trees) == math.ceil((len(FILES) + DIRECTORIES) / PAGE)
+
+
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\n"
+    "spec:\n  containers: [{{name: a, image: 'a:{i}'}}]\n"
+)
+# What a scan costs, step by step, on a worker whose adapter and cache start empty: the figures
+# bench/bench_api_calls.py prints. (calls, of which GitHub answered 304 and did not count)
+SCAN_COSTS = {
+    "github": {"first": (11, 0), "update": (10, 0), "no-op": (2, 1), "no-op again": (2, 2)},
+    "gitlab": {"first": (27, 0), "update": (20, 0), "no-op": (2, 0), "no-op again": (2, 0)},
+}
+
+
+def test_what_each_scan_step_costs(subject: Subject) -> None:
+    """A regression in any forge operation a scan uses changes these numbers."""
+    files: dict[str, bytes | str] = {
+        **{path: f"print({i})\n" for i, path in enumerate(OTHERS)},
+        **{path: POD.format(i=i) for i, path in enumerate(CANDIDATES)},
+    }
+    subject.seed(files)
+    job = ScanJob(forge=subject.kind, repo=REPO, reason="push")
+    job = replace(job, installation_id=subject.ref().installation_id)
+    cache = ReportCache()
+    costs = {}
+    for step in SCAN_COSTS[subject.kind]:
+        if step == "update":
+            subject.fake.push_commit(REPO, "main", {CANDIDATES[3]: POD.format(i=33)}, "bump")
+        subject.fake.reset_requests()
+        outcome = scan_run.run(subject.forge, job, cache=cache)
+        assert outcome.api_calls == len(subject.fake.requests)
+        costs[step] = (outcome.api_calls, subject.fake.not_modified)
+    assert costs == SCAN_COSTS[subject.kind]

@@ -488,3 +488,33 @@ def test_a_fix_keeps_the_mode_of_an_executable_file(subject: Subject, tmp_path: 
     modes = {e.path: e.mode for e in subject.forge.list_files(repo, sha)}
     assert modes["bin/deploy.sh"] == "100755"
     assert modes["README.md"] == "100644"
+
+
+def test_read_files_gives_the_exact_bytes_of_every_kind_of_file(subject: Subject) -> None:
+    """Batched reads (GitHub GraphQL) fall back to REST where GraphQL's text is not the file:
+    binary, truncated, not UTF-8. Whatever the route, the bytes are the file's."""
+    subject.fake.graphql_text_limit = 64
+    files: dict[str, bytes | str] = {
+        "k8s/plain.yaml": DEPLOYMENT,
+        "k8s/crlf.yaml": b"kind: Pod\r\nspec: {}\r\n",
+        "k8s/latin1.yaml": b"# caf\xe9\nkind: Pod\n",
+        "k8s/long.yaml": "# " + "x" * 200 + "\nkind: Pod\n",
+        "bin/logo.png": b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary",
+        "k8s/empty.yaml": b"",
+    }
+    repo = subject.seed(files)
+    _, head = subject.forge.default_branch(repo)
+    subject.forge.list_files(repo, head)
+    wanted = [*files, "k8s/missing.yaml"]
+    contents = subject.forge.read_files(repo, wanted, head)
+    expected = {
+        path: data if isinstance(data, bytes) else data.encode() for path, data in files.items()
+    }
+    assert contents == expected
+
+
+def test_read_files_without_a_listing_reads_each_file(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    _, head = subject.forge.default_branch(repo)
+    contents = subject.forge.read_files(repo, ["k8s/app/service.yaml", "nope.yaml"], head)
+    assert contents == {"k8s/app/service.yaml": b"kind: Service\n"}
