@@ -16,6 +16,7 @@ from workers.forge.base import (
     CheckReport,
     CommitInfo,
     FileChange,
+    ForgeError,
     NotFound,
     RepoRef,
     TreeEntry,
@@ -191,7 +192,12 @@ class GitHubForge:
         if listing is None:
             return read_each(self, repo, paths, sha)
         entries = [listing.entries[path] for path in paths if path in listing.entries]
-        contents = github_blobs.read_texts(self._api(repo), repo.full_name, sha, entries)
+        try:
+            contents = github_blobs.read_texts(self._api(repo), repo.full_name, sha, entries)
+        except ForgeError as refused:
+            if type(refused) is not ForgeError:
+                raise  # rate limited, gone, forbidden, transient: REST would fare no better
+            contents = {}  # GraphQL refused the query itself: every file by REST
         # What GraphQL could not give exactly (binary, truncated, not UTF-8) comes by REST.
         rest = [entry.path for entry in entries if entry.path not in contents]
         return contents | read_each(self, repo, rest, sha)

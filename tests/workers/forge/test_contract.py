@@ -518,3 +518,14 @@ def test_read_files_without_a_listing_reads_each_file(subject: Subject) -> None:
     _, head = subject.forge.default_branch(repo)
     contents = subject.forge.read_files(repo, ["k8s/app/service.yaml", "nope.yaml"], head)
     assert contents == {"k8s/app/service.yaml": b"kind: Service\n"}
+
+
+@pytest.mark.parametrize("subject", ["github"], indirect=True)  # GitLab has no batch yet
+def test_read_files_falls_back_to_one_read_each_when_a_batch_is_refused(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    _, head = subject.forge.default_branch(repo)
+    subject.forge.list_files(repo, head)
+    subject.fake.fail_next(1, 422, body='{"message": "the query is refused"}')
+    paths = ["k8s/app/service.yaml", "charts/web/values.yaml"]
+    contents = subject.forge.read_files(repo, paths, head)
+    assert contents == {paths[0]: b"kind: Service\n", paths[1]: b"image: web\n"}

@@ -417,3 +417,16 @@ def test_a_persons_pr_from_the_bots_branch_is_never_taken_over(subject: Subject)
         "My take",
         "my own words",
     )
+
+
+@pytest.mark.parametrize("subject", ["github"], indirect=True)  # GitLab's tree has no sizes
+def test_a_file_the_tree_lists_above_the_cap_is_never_downloaded(subject: Subject) -> None:
+    from workers.core.tree import MAX_FILE_BYTES
+
+    huge = "# " + "x" * MAX_FILE_BYTES + "\n"
+    subject.seed({"k8s/web.yaml": DEPLOYMENT, "k8s/huge.yaml": huge})
+    subject.fake.reset_requests()
+    outcome = run(subject)
+    assert outcome.action == "opened"
+    assert [read.split(":", 1)[1] for read in subject.fake.graphql_reads] == ["k8s/web.yaml"]
+    assert not [path for _, path in subject.fake.requests if "/git/blobs/" in path]
