@@ -1,5 +1,6 @@
-"""The 5 MiB file cap on forge reads (workers/scan/run.py `_reader`): a file the listing says is
-too large is never downloaded; one that turns out too large after download is refused too."""
+"""The 5 MiB file cap on forge reads (workers/scan/run.py `_Files`): a file the listing says is
+too large is never downloaded, batched or not; one that turns out too large after download is
+refused too."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import pytest
 
 from workers.core.tree import MAX_FILE_BYTES, ReadError
 from workers.forge.base import RepoRef, TreeEntry
-from workers.scan.run import _reader
+from workers.scan.run import _Files
 
 REPO = RepoRef("github", "acme/deploys", 1)
 SHA = "0" * 40
 
 
 class CountingForge:
-    """Only `read_file`: what the reader may call, and how often it did."""
+    """Only `read_file` and `read_files`: what the reads may call, and what they read."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -24,13 +25,18 @@ class CountingForge:
         self.reads.append(path)
         return self.data
 
+    def read_files(self, repo: RepoRef, paths: list[str], sha: str) -> dict[str, bytes]:
+        self.reads.extend(paths)
+        return dict.fromkeys(paths, self.data)
+
 
 def _read(data: bytes, listed_size: int | None) -> tuple[CountingForge, bytes | ReadError]:
     forge = CountingForge(data)
     entries = {"big.yaml": TreeEntry("big.yaml", "b" * 40, listed_size, "100644")}
-    read = _reader(forge, REPO, SHA, entries)  # type: ignore[arg-type]
+    files = _Files(forge, REPO, SHA, entries)  # type: ignore[arg-type]
     try:
-        return forge, read("big.yaml")
+        files.prefetch(["big.yaml"])  # the batched read the scan starts with
+        return forge, files.read("big.yaml")
     except ReadError as error:
         return forge, error
 
