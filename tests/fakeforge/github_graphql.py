@@ -36,6 +36,9 @@ class GitHubGraphQlRoutes:
             return blob_query(self.state, call, query, variables)
         if not isinstance(query, str) or "updateRefs" not in query:
             return _errors("the fake forge serves only updateRefs and object(expression:) reads")
+        if "update-refs-preview" not in call.request.headers.get("accept", ""):
+            # As GitHub answers a query using a preview's field without its media type.
+            return _errors("Field 'updateRefs' doesn't exist on type 'Mutation'")
         repo = self._repository(call, variables.get("repositoryId"))
         if repo is None:
             return _errors("Could not resolve to a node with the global id", kind="NOT_FOUND")

@@ -8,15 +8,17 @@ from tests.fakeforge import FakeForge
 from tests.fakeforge.store import ZERO_SHA
 from tests.fakeforge_selftest.helpers import REPO, TOKEN, HttpResult, http, seeded
 from workers.forge import github_blobs
+from workers.forge.github_git import UPDATE_REFS_PREVIEW
 
 MUTATION = "mutation($repositoryId: ID!, $refUpdates: [RefUpdate!]!) { updateRefs(...) }"
+PREVIEW = {"Accept": UPDATE_REFS_PREVIEW}
 
 
 def update_refs(forge: FakeForge, *updates: dict[str, Any]) -> HttpResult:
     repository = http("GET", f"{forge.github_api_url}/repos/{REPO}", token=TOKEN).json()
     variables = {"repositoryId": repository["node_id"], "refUpdates": list(updates)}
     body = {"query": MUTATION, "variables": variables}
-    return http("POST", f"{forge.url}/api/graphql", token=TOKEN, body=body)
+    return http("POST", f"{forge.url}/api/graphql", token=TOKEN, body=body, headers=PREVIEW)
 
 
 def ref(name: str, before: str, after: str, *, force: bool = True) -> dict[str, Any]:
@@ -38,6 +40,16 @@ def test_update_refs_swaps_only_from_the_expected_value(fake_forge: FakeForge) -
     assert fake_forge.branch_head(REPO, "bot") is None
 
 
+def test_update_refs_needs_its_schema_preview(fake_forge: FakeForge) -> None:
+    main = seeded(fake_forge)
+    repository = http("GET", f"{fake_forge.github_api_url}/repos/{REPO}", token=TOKEN).json()
+    update = ref("new", ZERO_SHA, main)
+    variables = {"repositoryId": repository["node_id"], "refUpdates": [update]}
+    body = {"query": MUTATION, "variables": variables}
+    answer = http("POST", f"{fake_forge.url}/api/graphql", token=TOKEN, body=body).json()
+    assert answer["errors"] and fake_forge.branch_head(REPO, "new") is None
+
+
 def test_update_refs_is_all_or_nothing(fake_forge: FakeForge) -> None:
     main = seeded(fake_forge)
     side = fake_forge.push_commit(REPO, "side", {"s": "s"}, "side")
@@ -57,7 +69,8 @@ def test_update_refs_without_force_moves_only_forward(fake_forge: FakeForge) -> 
 def test_update_refs_needs_a_repository_the_caller_sees(fake_forge: FakeForge) -> None:
     seeded(fake_forge)
     body = {"query": MUTATION, "variables": {"repositoryId": "nope", "refUpdates": []}}
-    answer = http("POST", f"{fake_forge.url}/api/graphql", token=TOKEN, body=body).json()
+    url = f"{fake_forge.url}/api/graphql"
+    answer = http("POST", url, token=TOKEN, body=body, headers=PREVIEW).json()
     assert answer["errors"][0]["type"] == "NOT_FOUND"
     assert http("POST", f"{fake_forge.url}/api/graphql", body=body).status == 401
 

@@ -160,13 +160,17 @@ class GitHubApi:
                 self._etags.pop(next(iter(self._etags)))
         return answer_headers, data
 
-    def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    def graphql(
+        self, query: str, variables: Mapping[str, Any], *, accept: str | None = None
+    ) -> dict[str, Any]:
         """One GraphQL request; its answer as sent, `errors` included (GraphQL refuses with
-        a 200 and says why in them)."""
+        a 200 and says why in them). `accept` names a schema preview the query needs."""
         body = {"query": query, "variables": dict(variables)}
         url = self._requester.graphql_url
-        data: dict[str, Any] = self._call("POST", url, None, body, "POST graphql")[1]
-        return data
+        headers = {"Accept": accept} if accept else None
+        _, data = self._call("POST", url, None, body, "POST graphql", headers=headers)
+        answer: dict[str, Any] = data
+        return answer
 
     def pages(
         self, path: str, params: Mapping[str, Any], *, conditional: bool = False

@@ -146,6 +146,10 @@ def ref_head(api: GitHubApi, full_name: str, branch: str) -> str | None:
 
 
 ZERO_SHA = "0" * 40
+# GitHub's schema previews still list `updateRefs` under "Update refs preview"; sending its
+# media type is harmless where the mutation is generally available and needed where it is not:
+# https://docs.github.com/en/graphql/overview/schema-previews#update-refs-preview
+UPDATE_REFS_PREVIEW = "application/vnd.github.update-refs-preview+json"
 UPDATE_REFS = """
 mutation($repositoryId: ID!, $refUpdates: [RefUpdate!]!) {
   updateRefs(input: {repositoryId: $repositoryId, refUpdates: $refUpdates}) { clientMutationId }
@@ -176,7 +180,8 @@ def point_branch(
         "afterOid": sha or ZERO_SHA,
         "force": True,
     }
-    answer = api.graphql(UPDATE_REFS, {"repositoryId": repository_id, "refUpdates": [update]})
+    variables = {"repositoryId": repository_id, "refUpdates": [update]}
+    answer = api.graphql(UPDATE_REFS, variables, accept=UPDATE_REFS_PREVIEW)
     errors = answer.get("errors")
     if not errors:
         return
