@@ -69,7 +69,10 @@ def retry_time(headers: Mapping[str, str], now: datetime) -> datetime | None:
     """When a rate-limited request may be retried, from whichever header the forge sent.
 
     Precedence follows GitHub's documentation: `Retry-After` first, then an exhausted primary
-    limit's `x-ratelimit-reset`; GitLab sends `Retry-After` or `RateLimit-Reset`.
+    limit's `x-ratelimit-reset`
+    (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit);
+    GitLab sends `Retry-After` or `RateLimit-Reset`
+    (https://docs.gitlab.com/security/rate_limits/#headers).
     """
     lowered = _lower_keys(headers)
     if "retry-after" in lowered and (when := _retry_after(lowered["retry-after"], now)):

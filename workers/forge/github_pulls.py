@@ -15,9 +15,15 @@ from workers.forge.base import (
 from workers.forge.common import batched, check_body
 from workers.forge.github_api import GitHubApi
 
-BODY_LIMIT = 65_536  # characters GitHub accepts in a pull request or comment body
-SUMMARY_LIMIT = 65_535  # characters of a check run's output summary
-ANNOTATIONS_PER_REQUEST = 50  # GitHub's cap per check-run create/update
+# Characters GitHub accepts in a pull request or comment body (it answers 422 "body is too long
+# (maximum is 65536 characters)"; the REST reference states no figure).
+BODY_LIMIT = 65_536
+# Characters of a check run's output summary ("Maximum length: 65535 characters"):
+# https://docs.github.com/en/rest/checks/runs#create-a-check-run
+SUMMARY_LIMIT = 65_535
+# "The Checks API limits the number of annotations to a maximum of 50 per API request":
+# https://docs.github.com/en/rest/checks/runs#update-a-check-run
+ANNOTATIONS_PER_REQUEST = 50
 
 
 def find(

@@ -17,8 +17,12 @@ from workers.forge.base import (
 from workers.forge.common import check_body
 from workers.forge.gitlab_api import GitLabApi
 
-BODY_LIMIT = 1_000_000  # characters GitLab accepts in a description or note
-DESCRIPTION_LIMIT = 255  # characters of a commit status description
+# Characters GitLab accepts in a merge request description or a note (its models validate
+# `description`/`note` at 1,000,000): https://docs.gitlab.com/development/database/strings_and_the_text_data_type/
+BODY_LIMIT = 1_000_000
+# Characters of a commit status description (a varchar(255) column):
+# https://docs.gitlab.com/api/commits/#set-the-pipeline-status-of-a-commit
+DESCRIPTION_LIMIT = 255
 DRAFT_PREFIX = "Draft: "
 # Title prefixes GitLab reads as "draft" (case-insensitive); stripped from normalised titles.
 _DRAFT_MARKERS = ("draft:", "[draft]", "(draft)")
