@@ -1,10 +1,13 @@
-"""Path globs matched in time linear in the path, whatever the pattern.
+"""Path globs matched in time linear in the path and memory linear in the pattern.
 
 Patterns come from `.pullpolicy.yml`, i.e. from the scanned repository: untrusted. A regex
 translation runs on Python's backtracking `re`, where `**/**/**/...` against a deep path takes
-exponential time. Here a glob compiles to a small automaton (one state per token) that is run
-on a *set* of states, one character at a time: at most O(len(path) * len(pattern)) work, and a
-cache of visited state sets makes the common case one dict lookup per character.
+exponential time. Caching the subsets of a set-of-states automaton (a lazy DFA) is no cure
+either: `**a` followed by 250 `?` makes each subset ~125 states and there are exponentially many,
+so one pattern held megabytes. Here a glob compiles to an automaton with one position per token
+whose current states are an `int` bitmask, and each path character is one step of a fixed
+handful of integer operations on masks of `len(pattern) + 1` bits: O(len(path) * len(pattern))
+time at worst (word-sized masks in practice), O(len(pattern)) memory, nothing cached per path.
 
 Semantics (gitignore-like, matched against the whole POSIX path):
 `**/` spans zero or more whole directories, `**` anything, `*` anything within a directory,
@@ -13,136 +16,203 @@ Semantics (gitignore-like, matched against the whole POSIX path):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 
-_MAX_CACHED_STEPS = 4096  # bounds memory per pattern; the cache is only a shortcut
-
-
-class _Op(Enum):
-    DIRS = "**/"  # zero or more `anything/` (`.` never matches a newline, as in the old regex)
-    ANY = "**"  # any characters except a newline
-    STAR = "*"  # any characters except `/`
-    ONE = "?"  # one character except `/`
-    LITERAL = ""  # exactly `char`
+# The module cache is bounded by the total length of the patterns it holds, since a Glob's
+# size grows with its pattern (about 150 bytes a character at worst, by tracemalloc). The
+# budget fits a whole config at the model's limits (64 include and 64 exclude patterns of 256
+# characters), so a scan never recompiles its globs per path: about 5 MB at worst.
+_CACHE_ENTRY_CHARS = 64  # what an entry costs beyond its pattern (object, masks, cache slot)
+_CACHE_BUDGET_CHARS = 2 * 64 * (256 + _CACHE_ENTRY_CHARS)
 
 
-@dataclass(frozen=True)
-class _Token:
-    op: _Op
-    char: str = ""
-
-
-# A state is an index into the tokens (the next token to match), or `~index` for "inside the
-# `anything` part of the DIRS token at index" (negative, so the two never collide).
-_States = frozenset[int]
-
-
-@dataclass
 class Glob:
-    """One compiled pattern; `match(path)` tells whether the whole path matches."""
+    """One compiled pattern; `match(path)` tells whether the whole path matches.
 
-    pattern: str
-    _tokens: tuple[_Token, ...] = field(init=False, repr=False)
-    _start: _States = field(init=False, repr=False)
-    _steps: dict[tuple[_States, str], _States] = field(default_factory=dict, repr=False)
-    operations: int = field(default=0, repr=False)
-    """Token visits so far: a work counter for tests of the linear bound."""
+    The automaton covers the tokens between the literal prefix and suffix. Bit `i` of
+    `positions` means "the next token to match is token `i`" (bit `len(tokens)`: all of them
+    matched); bit `i` of `in_dirs` means "inside the `anything/` part of the `**/` token `i`".
+    Both only ever hold bits below `len(tokens) + 1`.
+    """
 
-    def __post_init__(self) -> None:
-        self._tokens = _tokenize(self.pattern)
-        self._start = self._closure({0})
+    __slots__ = (
+        "_any",
+        "_dirs",
+        "_end",
+        "_literals",
+        "_nullable",
+        "_one",
+        "_prefix",
+        "_star",
+        "_start_dirs",
+        "_start_positions",
+        "_suffix",
+        "operations",
+        "pattern",
+    )
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.operations = 0
+        """Automaton steps so far, one per path character consumed (each a fixed number of
+        operations on masks of `len(tokens) + 1` bits): a work counter for tests of the bound."""
+        tokens = _tokenize(pattern)
+        # Literal characters at either end match only themselves, in place: checked with
+        # `startswith`/`endswith` (most patterns are `**/*.yaml`-like and most paths fail
+        # on the extension), and the automaton runs on what lies between.
+        head = 0
+        while head < len(tokens) and not tokens[head][0]:
+            head += 1
+        tail = len(tokens)
+        while tail > head and not tokens[tail - 1][0]:
+            tail -= 1
+        self._prefix = "".join(char for _, char in tokens[:head])
+        self._suffix = "".join(char for _, char in tokens[tail:])
+        self._literals: dict[str, int] = {}  # char -> tokens that are that literal character
+        self._one = self._star = self._any = self._dirs = 0
+        count = 0
+        for kind, char in tokens[head:tail]:
+            bit = 1 << count
+            if kind == "?":
+                self._one |= bit
+            elif kind == "*":
+                self._star |= bit
+            elif kind == "**":
+                self._any |= bit
+            elif kind == "**/":
+                self._dirs |= bit
+            else:
+                self._literals[char] = self._literals.get(char, 0) | bit
+            count += 1
+        self._end = count
+        # Tokens that may match nothing: a run of them is crossed without consuming anything.
+        self._nullable = self._star | self._any | self._dirs
+        self._start_positions = self._closure(1)
+        self._start_dirs = self._start_positions & self._dirs
 
     def match(self, path: str) -> bool:
-        states = self._start
+        prefix, suffix = self._prefix, self._suffix
+        if (
+            len(path) < len(prefix) + len(suffix)
+            or not path.startswith(prefix)
+            or not path.endswith(suffix)
+        ):
+            return False
+        return self._match_middle(path[len(prefix) : len(path) - len(suffix)])
+
+    def _match_middle(self, path: str) -> bool:
+        positions, in_dirs = self._start_positions, self._start_dirs
+        literals, one, star, any_, dirs = (
+            self._literals,
+            self._one,
+            self._star,
+            self._any,
+            self._dirs,
+        )
+        nullable = self._nullable
+        star_or_any = star | any_
+        steps = 0
         for char in path:
-            if not states:
-                return False
-            key = (states, char)
-            following = self._steps.get(key)
-            if following is None:
-                following = self._step(states, char)
-                if len(self._steps) >= _MAX_CACHED_STEPS:
-                    self._steps.clear()
-                self._steps[key] = following
-            states = following
-        return len(self._tokens) in states
+            if not (positions or in_dirs):
+                break
+            steps += 1
+            if char == "/":  # `?` and `*` stop here; `**/` may end its `anything/` part here
+                positions = ((positions & literals.get(char, 0)) << 1) | (positions & any_)
+                positions |= in_dirs << 1
+            elif char == "\n":  # `**` and `**/` never span a newline (`.` in the old regex)
+                positions = ((positions & (literals.get(char, 0) | one)) << 1) | (positions & star)
+                in_dirs = 0
+            else:
+                advancing = literals.get(char, 0) | one
+                positions = ((positions & advancing) << 1) | (positions & star_or_any)
+            # The closure, inlined (see `_closure`): this loop is the hot path of a scan plan.
+            positions |= (nullable + (positions & nullable)) ^ nullable
+            in_dirs |= positions & dirs
+        self.operations += steps
+        return bool(positions >> self._end & 1)
 
-    def _step(self, states: _States, char: str) -> _States:
-        following: set[int] = set()
-        for state in states:
-            self.operations += 1
-            if state < 0:  # inside DIRS: anything but a newline, and a `/` may end it
-                if char != "\n":
-                    following.add(state)
-                if char == "/":
-                    following.add(~state + 1)
-                continue
-            if state == len(self._tokens):
-                continue  # the end state consumes nothing
-            token = self._tokens[state]
-            if token.op is _Op.ANY:
-                if char != "\n":
-                    following.add(state)
-            elif token.op is _Op.STAR:
-                if char != "/":
-                    following.add(state)
-            elif token.op is _Op.ONE:
-                if char != "/":
-                    following.add(state + 1)
-            elif token.op is _Op.LITERAL and char == token.char:
-                following.add(state + 1)
-        return self._closure(following)
+    def _closure(self, positions: int) -> int:
+        """Add the positions reached without consuming a character: from a nullable token,
+        on through the rest of its run of nullable tokens and one past it.
 
-    def _closure(self, states: set[int]) -> _States:
-        """Add the states reachable without consuming a character (every token but ONE and
-        LITERAL may match nothing)."""
-        todo = list(states)
-        seen = set(states)
-        while todo:
-            state = todo.pop()
-            self.operations += 1
-            if state < 0 or state == len(self._tokens):
-                continue
-            op = self._tokens[state].op
-            reached: tuple[int, ...] = ()
-            if op is _Op.DIRS:
-                reached = (state + 1, ~state)
-            elif op in (_Op.ANY, _Op.STAR):
-                reached = (state + 1,)
-            for other in reached:
-                if other not in seen:
-                    seen.add(other)
-                    todo.append(other)
-        return frozenset(seen)
+        Adding the run's set bits to the run's mask carries from the lowest one to just past
+        the run's end; XOR with the mask keeps exactly those bits (the ones above the lowest
+        that the sum cleared are the ones set before: `positions` has them already)."""
+        nullable = self._nullable
+        return positions | ((nullable + (positions & nullable)) ^ nullable)
+
+    def __repr__(self) -> str:
+        return f"Glob({self.pattern!r})"
 
 
-def _tokenize(pattern: str) -> tuple[_Token, ...]:
-    tokens: list[_Token] = []
+def _tokenize(pattern: str) -> list[tuple[str, str]]:
+    """(kind, char) pairs: kind is `**/`, `**`, `*`, `?`, or "" for the literal `char`."""
+    tokens: list[tuple[str, str]] = []
     i = 0
     while i < len(pattern):
         if pattern.startswith("**/", i):
-            tokens.append(_Token(_Op.DIRS))
+            tokens.append(("**/", ""))
             i += 3
         elif pattern.startswith("**", i):
-            tokens.append(_Token(_Op.ANY))
+            tokens.append(("**", ""))
             i += 2
-        elif pattern[i] == "*":
-            tokens.append(_Token(_Op.STAR))
-            i += 1
-        elif pattern[i] == "?":
-            tokens.append(_Token(_Op.ONE))
+        elif pattern[i] in "*?":
+            tokens.append((pattern[i], ""))
             i += 1
         else:
-            tokens.append(_Token(_Op.LITERAL, pattern[i]))
+            tokens.append(("", pattern[i]))
             i += 1
-    return tuple(tokens)
+    return tokens
 
 
-@lru_cache(maxsize=256)
+class _GlobCache:
+    """Compiled globs, least recently used dropped first once their patterns' total length
+    (plus a per-entry overhead) passes the budget: bounded in bytes, not in entries."""
+
+    def __init__(self, budget_chars: int) -> None:
+        self.budget_chars = budget_chars
+        self.used_chars = 0
+        self._globs: OrderedDict[str, Glob] = OrderedDict()
+        self._lock = threading.Lock()  # callers may match from several threads at once
+
+    def get(self, pattern: str) -> Glob:
+        with self._lock:
+            glob = self._globs.get(pattern)
+            if glob is not None:
+                self._globs.move_to_end(pattern)
+                return glob
+        glob = Glob(pattern)
+        cost = _cost(pattern)
+        if cost > self.budget_chars:
+            return glob  # too big to keep: compiled again next time
+        with self._lock:
+            if pattern not in self._globs:
+                self._globs[pattern] = glob
+                self.used_chars += cost
+            while self.used_chars > self.budget_chars:
+                dropped, _ = self._globs.popitem(last=False)
+                self.used_chars -= _cost(dropped)
+        return glob
+
+    def clear(self) -> None:
+        with self._lock:
+            self._globs.clear()
+            self.used_chars = 0
+
+    def __len__(self) -> int:
+        return len(self._globs)
+
+
+def _cost(pattern: str) -> int:
+    return len(pattern) + _CACHE_ENTRY_CHARS
+
+
+_cache = _GlobCache(_CACHE_BUDGET_CHARS)
+
+
 def compile_glob(pattern: str) -> Glob:
-    return Glob(pattern)
+    return _cache.get(pattern)
 
 
 def glob_match(pattern: str, path: str) -> bool:
