@@ -2,12 +2,15 @@
 
 Patterns come from `.pullpolicy.yml`, i.e. from the scanned repository: untrusted. A regex
 translation runs on Python's backtracking `re`, where `**/**/**/...` against a deep path takes
-exponential time. Caching the subsets of a set-of-states automaton (a lazy DFA) is no cure
+exponential time. Caching every subset of a set-of-states automaton (a lazy DFA) is no cure
 either: `**a` followed by 250 `?` makes each subset ~125 states and there are exponentially many,
 so one pattern held megabytes. Here a glob compiles to an automaton with one position per token
 whose current states are an `int` bitmask, and each path character is one step of a fixed
 handful of integer operations on masks of `len(pattern) + 1` bits: O(len(path) * len(pattern))
-time at worst (word-sized masks in practice), O(len(pattern)) memory, nothing cached per path.
+time at worst (word-sized masks in practice). A Glob keeps the sets of states it has met, linked
+by character, so that a common pattern costs one lookup a character, but only up to a fixed
+size: past it the rest of the path is computed and nothing more kept. Memory per Glob is thus
+O(len(pattern)), and the module's cache of Globs is bounded by their patterns' total length.
 
 Semantics (gitignore-like, matched against the whole POSIX path):
 `**/` spans zero or more whole directories, `**` anything, `*` anything within a directory,
@@ -25,6 +28,9 @@ from collections import OrderedDict
 # characters), so a scan never recompiles its globs per path: about 5 MB at worst.
 _CACHE_ENTRY_CHARS = 64  # what an entry costs beyond its pattern (object, masks, cache slot)
 _CACHE_BUDGET_CHARS = 2 * 64 * (256 + _CACHE_ENTRY_CHARS)
+# What a Glob's cached sets of states may cost (by its own estimate, see `_state_bytes`): the
+# default patterns need three; a hostile one fills it and then computes without keeping.
+_STATE_CACHE_BYTES = 16 * 1024
 
 
 class Glob:
@@ -45,8 +51,10 @@ class Glob:
         "_one",
         "_prefix",
         "_star",
-        "_start_dirs",
-        "_start_positions",
+        "_start",
+        "_state_bytes",
+        "_states",
+        "_states_size",
         "_suffix",
         "operations",
         "pattern",
@@ -55,8 +63,9 @@ class Glob:
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self.operations = 0
-        """Automaton steps so far, one per path character consumed (each a fixed number of
-        operations on masks of `len(tokens) + 1` bits): a work counter for tests of the bound."""
+        """Automaton steps so far, at most one per path character (a cached transition, or a
+        fixed number of operations on masks of `len(tokens) + 1` bits): a work counter for
+        tests of the bound."""
         tokens = _tokenize(pattern)
         # Literal characters at either end match only themselves, in place: checked with
         # `startswith`/`endswith` (most patterns are `**/*.yaml`-like and most paths fail
@@ -88,8 +97,18 @@ class Glob:
         self._end = count
         # Tokens that may match nothing: a run of them is crossed without consuming anything.
         self._nullable = self._star | self._any | self._dirs
-        self._start_positions = self._closure(1)
-        self._start_dirs = self._start_positions & self._dirs
+        # The characters that have transitions of their own (the literals, and `/` and newline
+        # for the wildcards) are the keys of `_literals`; all others behave alike.
+        self._literals.setdefault("/", 0)
+        self._literals.setdefault("\n", 0)
+        self._states: dict[tuple[int, int], _State] = {}
+        self._states_size = 0
+        # What one cached state may cost at most: its masks, and a link per special character.
+        self._state_bytes = 200 + 2 * (count // 8) + 40 * len(self._literals)
+        start_positions = self._closure(1)
+        start = self._cached_state(start_positions, start_positions & self._dirs)
+        assert start is not None  # the first state is always kept
+        self._start = start
 
     def match(self, path: str) -> bool:
         prefix, suffix = self._prefix, self._suffix
@@ -102,35 +121,61 @@ class Glob:
         return self._match_middle(path[len(prefix) : len(path) - len(suffix)])
 
     def _match_middle(self, path: str) -> bool:
-        positions, in_dirs = self._start_positions, self._start_dirs
-        literals, one, star, any_, dirs = (
-            self._literals,
-            self._one,
-            self._star,
-            self._any,
-            self._dirs,
-        )
-        nullable = self._nullable
-        star_or_any = star | any_
-        steps = 0
+        """Walk the cached states (one lookup per character); where the cache is full, go on
+        by computing the states of the rest of the path, keeping none of them."""
+        specials = self._literals
+        state = self._start
+        for index, char in enumerate(path):
+            following = state.links.get(char) if char in specials else state.other
+            if following is None:
+                positions, in_dirs = self._step(state.positions, state.in_dirs, char)
+                following = self._cached_state(positions, in_dirs)
+                if following is None:
+                    self.operations += index + 1
+                    return self._simulate(positions, in_dirs, path[index + 1 :])
+                if char in specials:
+                    state.links[char] = following
+                else:
+                    state.other = following
+            state = following
+        self.operations += len(path)
+        return state.accepting
+
+    def _cached_state(self, positions: int, in_dirs: int) -> _State | None:
+        key = (positions, in_dirs)
+        state = self._states.get(key)
+        if state is None:
+            # Bounded: sets of states can be exponentially many (`**a???...`).
+            if self._states and self._states_size + self._state_bytes > _STATE_CACHE_BYTES:
+                return None
+            state = _State(positions, in_dirs, bool(positions >> self._end & 1))
+            self._states[key] = state
+            self._states_size += self._state_bytes
+        return state
+
+    def _simulate(self, positions: int, in_dirs: int, path: str) -> bool:
         for char in path:
             if not (positions or in_dirs):
-                break
-            steps += 1
-            if char == "/":  # `?` and `*` stop here; `**/` may end its `anything/` part here
-                positions = ((positions & literals.get(char, 0)) << 1) | (positions & any_)
-                positions |= in_dirs << 1
-            elif char == "\n":  # `**` and `**/` never span a newline (`.` in the old regex)
-                positions = ((positions & (literals.get(char, 0) | one)) << 1) | (positions & star)
-                in_dirs = 0
-            else:
-                advancing = literals.get(char, 0) | one
-                positions = ((positions & advancing) << 1) | (positions & star_or_any)
-            # The closure, inlined (see `_closure`): this loop is the hot path of a scan plan.
-            positions |= (nullable + (positions & nullable)) ^ nullable
-            in_dirs |= positions & dirs
-        self.operations += steps
+                return False
+            self.operations += 1
+            positions, in_dirs = self._step(positions, in_dirs, char)
         return bool(positions >> self._end & 1)
+
+    def _step(self, positions: int, in_dirs: int, char: str) -> tuple[int, int]:
+        """Consume one character: a fixed number of operations on the masks."""
+        advancing = self._literals.get(char, 0)
+        if char == "/":  # `?` and `*` stop here; `**/` may end its `anything/` part here
+            positions = ((positions & advancing) << 1) | (positions & self._any) | (in_dirs << 1)
+        elif char == "\n":  # `**` and `**/` never span a newline (`.` in the old regex)
+            advancing |= self._one
+            positions = ((positions & advancing) << 1) | (positions & self._star)
+            in_dirs = 0
+        else:
+            advancing |= self._one
+            looping = self._star | self._any
+            positions = ((positions & advancing) << 1) | (positions & looping)
+        positions = self._closure(positions)
+        return positions, in_dirs | (positions & self._dirs)
 
     def _closure(self, positions: int) -> int:
         """Add the positions reached without consuming a character: from a nullable token,
@@ -144,6 +189,20 @@ class Glob:
 
     def __repr__(self) -> str:
         return f"Glob({self.pattern!r})"
+
+
+class _State:
+    """A set of automaton states, with the states it leads to once they have been computed:
+    `links` by special character, `other` for every other character (all alike)."""
+
+    __slots__ = ("accepting", "in_dirs", "links", "other", "positions")
+
+    def __init__(self, positions: int, in_dirs: int, accepting: bool) -> None:
+        self.positions = positions
+        self.in_dirs = in_dirs
+        self.accepting = accepting
+        self.links: dict[str, _State] = {}
+        self.other: _State | None = None
 
 
 def _tokenize(pattern: str) -> list[tuple[str, str]]:
