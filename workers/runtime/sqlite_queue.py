@@ -42,7 +42,7 @@ _NEXT = "SELECT id FROM messages WHERE queue = ? AND available_at <= ? ORDER BY 
 _LEASE = """
 UPDATE messages SET available_at = ?, holder = ?
 WHERE id = (SELECT id FROM messages WHERE queue = ? AND available_at <= ? ORDER BY id LIMIT 1)
-RETURNING payload
+RETURNING tag, payload
 """
 
 
@@ -52,6 +52,17 @@ class NewMessage:
     tag: str  # kombu's delivery tag, unique per message: acks and restores name it
     payload: str
     due_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A taken message. Its holder and expiry name this lease: once it runs out and another
+    consumer takes the message, acks and releases of this lease no longer touch it."""
+
+    tag: str
+    payload: str
+    holder: int
+    until: float
 
 
 def broker_url(path: Path) -> str:
@@ -93,25 +104,35 @@ class SqliteQueue:
                 connection.execute("ROLLBACK")
             raise
 
-    def take(self, queue: str, lease_seconds: float, holder: int | None = None) -> str | None:
-        """The oldest available message's payload, leased for `lease_seconds`; None if none."""
+    def take(self, queue: str, lease_seconds: float, holder: int | None = None) -> Lease | None:
+        """The oldest available message, leased for `lease_seconds`; None if none."""
         connection = self._connection()
         now = time.time()
         # A read first: polling an empty queue must not take the write lock every time.
         if connection.execute(_NEXT, (queue, now)).fetchone() is None:
             return None
         holder = os.getpid() if holder is None else holder
-        row = connection.execute(_LEASE, (now + lease_seconds, holder, queue, now)).fetchone()
-        return None if row is None else str(row[0])
+        until = now + lease_seconds
+        row = connection.execute(_LEASE, (until, holder, queue, now)).fetchone()
+        return None if row is None else Lease(str(row[0]), str(row[1]), holder, until)
 
-    def ack(self, tag: str) -> None:
-        self._connection().execute("DELETE FROM messages WHERE tag = ?", (tag,))
-
-    def release(self, tag: str) -> None:
-        """Make a taken message available again now (rejected, or its consumer stops)."""
-        self._connection().execute(
-            "UPDATE messages SET available_at = 0, holder = NULL WHERE tag = ?", (tag,)
+    def ack(self, lease: Lease) -> bool:
+        """Delete the message if `lease` still holds it; whether it did."""
+        cursor = self._connection().execute(
+            "DELETE FROM messages WHERE tag = ? AND holder = ? AND available_at = ?",
+            (lease.tag, lease.holder, lease.until),
         )
+        return cursor.rowcount > 0
+
+    def release(self, lease: Lease) -> bool:
+        """Make the message available again now (rejected, or its consumer stops) if `lease`
+        still holds it; whether it did."""
+        cursor = self._connection().execute(
+            "UPDATE messages SET available_at = 0, holder = NULL"
+            " WHERE tag = ? AND holder = ? AND available_at = ?",
+            (lease.tag, lease.holder, lease.until),
+        )
+        return cursor.rowcount > 0
 
     def release_dead_holders(self, alive: Iterable[int] | None = None) -> int:
         """Hand back the leases of holders that are no longer running; how many were freed.

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from kombu.transport import TRANSPORT_ALIASES, virtual
 
-from workers.runtime.sqlite_queue import SCHEME, NewMessage, SqliteQueue
+from workers.runtime.sqlite_queue import SCHEME, Lease, NewMessage, SqliteQueue
 
 DEFAULT_VISIBILITY_TIMEOUT = 3600.0
 POLLING_SECONDS = 0.25  # an idle worker's read of the queue: one indexed SELECT
@@ -70,12 +70,12 @@ class QoS(virtual.QoS):
     channel: Channel
 
     def ack(self, delivery_tag: str) -> None:
-        self.channel.store.ack(delivery_tag)
+        self.channel.settle(delivery_tag)
         super().ack(delivery_tag)  # type: ignore[no-untyped-call]
 
     def reject(self, delivery_tag: str, requeue: bool = False) -> None:
         if not requeue:
-            self.channel.store.ack(delivery_tag)
+            self.channel.settle(delivery_tag)
         # With requeue, the base class calls Channel._restore.
         super().reject(delivery_tag, requeue=requeue)  # type: ignore[no-untyped-call]
 
@@ -91,6 +91,9 @@ class Channel(virtual.Channel):
             options.get("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT)
         )
         self.store = store_for(client.virtual_host)
+        # Delivery tag -> this channel's lease on it: an ack or a restore names the lease, so
+        # a lease that ran out and was taken by another consumer is not theirs to touch.
+        self._leases: dict[str, Lease] = {}
         # A consumer starting after a crash: what dead processes held is available again now.
         self.store.release_dead_holders()
 
@@ -104,15 +107,24 @@ class Channel(virtual.Channel):
         self.store.put_many([new_message(queue, message)])
 
     def _get(self, queue: str, timeout: float | None = None) -> dict[str, Any]:
-        payload = self.store.take(queue, self.visibility_timeout)
-        if payload is None:
+        lease = self.store.take(queue, self.visibility_timeout)
+        if lease is None:
             raise Empty()
-        message: dict[str, Any] = orjson.loads(payload)
+        self._leases[lease.tag] = lease
+        message: dict[str, Any] = orjson.loads(lease.payload)
         return message
+
+    def settle(self, delivery_tag: str) -> None:
+        """Delete an acknowledged message, if this channel's lease still holds it."""
+        lease = self._leases.pop(str(delivery_tag), None)
+        if lease is not None:
+            self.store.ack(lease)
 
     def _restore(self, message: Any) -> None:
         # The message is still in the file, leased: hand the lease back instead of copying it.
-        self.store.release(message.delivery_tag)
+        lease = self._leases.pop(str(message.delivery_tag), None)
+        if lease is not None:
+            self.store.release(lease)
 
     def _size(self, queue: str) -> int:
         return self.store.size(queue)

@@ -15,7 +15,7 @@ import kombu.connection
 import pytest
 
 import workers.runtime.sqlite_transport  # noqa: F401  (registers the scheme)
-from workers.runtime.sqlite_queue import NewMessage, SqliteQueue, broker_url
+from workers.runtime.sqlite_queue import Lease, NewMessage, SqliteQueue, broker_url
 
 QUEUE = "scans"
 Connection: Any = kombu.connection.Connection  # kombu is untyped
@@ -109,11 +109,15 @@ def test_a_message_held_by_a_killed_consumer_returns_when_the_next_one_starts(ur
     assert get(url, visibility_timeout=3600) == "scan-1"  # long before the lease runs out
 
 
+def payload_of(lease: Lease | None) -> str | None:
+    return None if lease is None else lease.payload
+
+
 def test_a_message_with_a_due_time_waits_for_it(tmp_path: Path) -> None:
     store = SqliteQueue(tmp_path / "queue.sqlite")
     store.put_many([NewMessage(QUEUE, "later", "{}", due_at=2**40), NewMessage(QUEUE, "now", "{}")])
     assert store.size(QUEUE) == 1
-    assert store.take(QUEUE, 60) == "{}"
+    assert payload_of(store.take(QUEUE, 60)) == "{}"
     assert store.take(QUEUE, 60) is None  # "later" is not due; "now" is leased
     store.close()
 
@@ -121,9 +125,41 @@ def test_a_message_with_a_due_time_waits_for_it(tmp_path: Path) -> None:
 def test_only_dead_holders_lose_their_leases(tmp_path: Path) -> None:
     store = SqliteQueue(tmp_path / "queue.sqlite")
     store.put_many([NewMessage(QUEUE, "a", '"a"'), NewMessage(QUEUE, "b", '"b"')])
-    assert store.take(QUEUE, 3600, holder=111) == '"a"'
-    assert store.take(QUEUE, 3600, holder=222) == '"b"'
+    assert payload_of(store.take(QUEUE, 3600, holder=111)) == '"a"'
+    assert payload_of(store.take(QUEUE, 3600, holder=222)) == '"b"'
     assert store.release_dead_holders(alive=[222]) == 1
-    assert store.take(QUEUE, 3600) == '"a"'
+    assert payload_of(store.take(QUEUE, 3600)) == '"a"'
     assert store.take(QUEUE, 3600) is None
     store.close()
+
+
+def test_a_lease_that_ran_out_is_no_longer_its_holder_s_to_ack_or_release(tmp_path: Path) -> None:
+    store = SqliteQueue(tmp_path / "queue.sqlite")
+    store.put_many([NewMessage(QUEUE, "a", '"a"')])
+    first = store.take(QUEUE, 0, holder=111)  # runs out at once
+    second = store.take(QUEUE, 3600, holder=222)  # another consumer takes the message
+    assert first is not None and second is not None
+    assert not store.release(first)  # the first one's shutdown: not its message any more
+    assert store.take(QUEUE, 3600) is None  # still leased by the second
+    assert not store.ack(first)  # the first one's late ack
+    assert store.release(second)
+    assert payload_of(store.take(QUEUE, 3600)) == '"a"'  # not deleted by the stale ack
+    store.close()
+
+
+def test_a_consumer_whose_lease_ran_out_leaves_the_next_holder_s_message_alone(url: str) -> None:
+    """Two consumers of one process (one pid): the lease itself, not only its holder, decides."""
+    publish(url, "scan-1")
+    with Connection(url, transport_options={"visibility_timeout": 0}) as slow:
+        stale = slow.SimpleQueue(QUEUE)
+        late = stale.get(timeout=1)  # its lease runs out at once
+        with Connection(url, transport_options={"visibility_timeout": 3600}) as next_one:
+            running = next_one.SimpleQueue(QUEUE)
+            message = running.get(timeout=1)
+            late.ack()  # the slow consumer finishes late: the message stays
+            stale.close()  # and shuts down: nothing handed back
+            assert get(url) is None  # still held by the next consumer
+            message.reject(requeue=True)
+            assert get(url) == "scan-1"  # neither deleted nor duplicated
+            running.close()
+
