@@ -11,6 +11,7 @@ Importing this module registers the URL scheme with kombu.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -30,6 +31,24 @@ TRANSPORT_ALIASES[SCHEME] = f"{__name__}:Transport"
 
 _stores: dict[str, SqliteQueue] = {}
 _stores_lock = threading.Lock()
+_inherited: list[SqliteQueue] = []
+
+
+def _forget_stores_after_fork() -> None:
+    """In a forked child (a pool process replaced after a time limit): open stores afresh.
+
+    The parent's stores hold its connections and a checkpoint thread that does not exist in
+    the child, and SQLite connections must not be used across fork(). The inherited ones are
+    kept referenced, never used: not even closed, which would touch the parent's file.
+    """
+    global _stores_lock
+    _inherited.extend(_stores.values())
+    _stores.clear()
+    _stores_lock = threading.Lock()  # the parent may have held it while forking
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_stores_after_fork)
 
 
 def store_for(path: str) -> SqliteQueue:

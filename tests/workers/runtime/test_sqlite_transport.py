@@ -14,8 +14,8 @@ from typing import Any
 import kombu.connection
 import pytest
 
-import workers.runtime.sqlite_transport  # noqa: F401  (registers the scheme)
 from workers.runtime.sqlite_queue import Lease, NewMessage, SqliteQueue, broker_url
+from workers.runtime.sqlite_transport import store_for
 
 QUEUE = "scans"
 Connection: Any = kombu.connection.Connection  # kombu is untyped
@@ -163,3 +163,23 @@ def test_a_consumer_whose_lease_ran_out_leaves_the_next_holder_s_message_alone(u
             assert get(url) == "scan-1"  # neither deleted nor duplicated
             running.close()
 
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX")
+def test_a_forked_child_opens_its_own_store(tmp_path: Path) -> None:
+    """A pool process forked after a hard time limit must not use the parent's connections."""
+    path = str(tmp_path / "queue.sqlite")
+    parent_store = store_for(path)
+    parent_store.put_many([NewMessage(QUEUE, "a", '"a"')])
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only
+        code = 1
+        try:
+            child_store = store_for(path)
+            if child_store is not parent_store and payload_of(child_store.take(QUEUE, 60)):
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store_for(path) is parent_store  # the parent keeps its own
+    assert parent_store.take(QUEUE, 60) is None  # the child's lease was written to the file
