@@ -14,7 +14,7 @@ import orjson
 
 from workers.jobs import SCAN_QUEUE, SCAN_TASK, ScanJob
 from workers.runtime.celery_message import task_message
-from workers.runtime.group_commit import WAIT_SECONDS, GroupCommitter
+from workers.runtime.group_commit import WAIT_SECONDS, CommitterClosed, GroupCommitter
 from workers.runtime.settings import Settings
 from workers.runtime.sqlite_queue import FILENAME, SCHEME, NewMessage, SqliteQueue
 
@@ -94,7 +94,10 @@ class EmbeddedEnqueuer:
         return self._writer().submit_nowait(NewMessage(SCAN_QUEUE, tag, payload, eta or 0.0))
 
     def ping(self) -> None:
-        self._writer()  # opens (and creates) the file: raises when the data dir is unusable
+        # Opens (and creates) the file: raises when the data dir is unusable. A writer whose
+        # thread has stopped would leave every delivery waiting for nothing: not ready.
+        if not self._writer().alive:
+            raise CommitterClosed("the queue writer has stopped")
 
     def close(self) -> None:
         with self._build_lock:

@@ -7,7 +7,8 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from workers.config.model import DEFAULT_BRANCH
 from workers.jobs import ScanJob
 from workers.runtime.logs import LOGGER_NAME, JsonFormatter
 from workers.runtime.settings import Settings, SettingsError
+from workers.runtime.sqlite_queue import NewMessage, SqliteQueue
 from workers.runtime.state import SCANNED, SqliteState
 
 HELLO = "Codertocat/Hello-World"
@@ -673,4 +675,42 @@ def test_unwritable_embedded_queue_is_503_and_a_redelivery_gets_through(tmp_path
     headers = github_headers("push", body, delivery="d-503")
     assert client.post("/webhooks/github", content=body, headers=headers).status_code == 202
     assert working.jobs == [push_job("d-503")]
+    state.close()
+
+
+def test_a_commit_slower_than_the_wait_answers_503_and_the_next_delivery_gets_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(receiver, "QUEUE_WAIT_SECONDS", 0.2)
+    commit_started = threading.Event()
+    disk_back = threading.Event()
+    put_many = SqliteQueue.put_many
+
+    def stalled_once(store: SqliteQueue, messages: Sequence[NewMessage]) -> None:
+        if not commit_started.is_set():
+            commit_started.set()
+            disk_back.wait(timeout=30)
+        put_many(store, messages)
+
+    monkeypatch.setattr(SqliteQueue, "put_many", stalled_once)
+    enqueuer = EmbeddedEnqueuer(tmp_path / "queue.sqlite")
+    state = SqliteState(tmp_path / "state.sqlite")
+    client = TestClient(create_app(make_settings(tmp_path), enqueuer=enqueuer, state=state))
+    body = encode(payload("github", "push.4"))
+
+    def deliver(delivery: str) -> int:
+        headers = github_headers("push", body, delivery=delivery)
+        return int(client.post("/webhooks/github", content=body, headers=headers).status_code)
+
+    assert deliver("d-stalled") == 503  # its commit hangs past the wait
+    assert commit_started.wait(timeout=10)
+    assert deliver("d-behind") == 503  # waits behind it, gives up: withdrawn
+    disk_back.set()
+    assert deliver("d-next") == 202  # the writer survived the caller that gave up
+    # "d-stalled" was already being written when it was answered (a redelivery may queue it
+    # again: at-least-once); "d-behind" was withdrawn, as its 503 said.
+    with sqlite3.connect(tmp_path / "queue.sqlite") as connection:
+        (count,) = connection.execute("SELECT COUNT(*) FROM messages").fetchone()
+    assert count == 2
+    enqueuer.close()
     state.close()

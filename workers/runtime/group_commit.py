@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-MAX_BATCH = 500  # bounds one transaction's time; the rest goes in the next one
+MAX_BATCH = 500  # items (the queue: deliveries) per transaction; the rest go in the next one
 WAIT_SECONDS = 30.0  # a commit this slow means the disk is gone: the caller gets an error
 
 
@@ -35,12 +35,21 @@ class GroupCommitter(Generic[T]):
         """Return once `item` is committed; raise what the write raised."""
         self.submit_nowait(item).result(timeout=WAIT_SECONDS)
 
+    @property
+    def alive(self) -> bool:
+        """True while the writer thread runs and takes new items."""
+        return not self._closed and self._thread.is_alive()
+
     def submit_nowait(self, item: T) -> Future[None]:
         """A future done once `item` is committed (or failed with what the write raised): an
-        event loop can await it (`asyncio.wrap_future`) without a thread blocking on it."""
+        event loop can await it (`asyncio.wrap_future`) without a thread blocking on it.
+
+        Cancelling the future before its batch starts withdraws the item (its caller gave up);
+        once the batch is being written, cancelling has no effect on it or on its batch.
+        """
         done: Future[None] = Future()
         with self._wake:
-            if self._closed:
+            if not self.alive:  # fail now, not after the caller's whole wait
                 raise CommitterClosed("the queue writer is closed")
             self._pending.append((item, done))
             self._wake.notify()
@@ -53,7 +62,12 @@ class GroupCommitter(Generic[T]):
                     self._wake.wait()
                 if not self._pending:
                     return  # closed and drained
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                taken, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            # Running futures cannot be cancelled any more, so setting their result below
+            # cannot raise; a cancelled one (its caller timed out) is left out of the write.
+            batch = [(item, done) for item, done in taken if done.set_running_or_notify_cancel()]
+            if not batch:
+                continue
             try:
                 self._write([item for item, _ in batch])
             except BaseException as error:  # every caller of the batch learns it failed

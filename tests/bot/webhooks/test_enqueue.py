@@ -26,6 +26,7 @@ from bot.webhooks.enqueue import (
     scan_message,
 )
 from workers.jobs import SCAN_QUEUE, SCAN_TASK, ScanJob
+from workers.runtime.group_commit import CommitterClosed
 from workers.runtime.queue_depth import queue_depth
 from workers.runtime.settings import Settings
 
@@ -132,6 +133,17 @@ def test_embedded_enqueuer_raises_when_the_queue_cannot_be_written(tmp_path: Pat
         enqueuer.ping()
     with pytest.raises(Exception):  # noqa: B017
         enqueuer.enqueue(JOB)
+
+
+def test_a_stopped_queue_writer_fails_readiness_and_deliveries_at_once(tmp_path: Path) -> None:
+    enqueuer = EmbeddedEnqueuer(tmp_path / "queue.sqlite")
+    enqueuer.ping()
+    enqueuer._writer().close()  # its thread ends, as an unexpected error would end it
+    with pytest.raises(CommitterClosed):
+        enqueuer.ping()
+    with pytest.raises(CommitterClosed):  # at once, not after the delivery's whole wait
+        enqueuer.enqueue_soon(JOB)
+    enqueuer.close()
 
 
 def test_redis_enqueuer_pushes_what_celery_would_send(redis_url: str) -> None:

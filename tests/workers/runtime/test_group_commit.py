@@ -67,3 +67,58 @@ def test_an_event_loop_can_await_the_commit() -> None:
     asyncio.run(deliver())
     assert written == ["job"]
     committer.close()
+
+
+def test_a_caller_that_gave_up_leaves_the_writer_running() -> None:
+    """A waiter's timeout cancels its future (asyncio.wait_for does): the item is withdrawn and
+    the writer thread goes on committing everyone else's."""
+    written: list[str] = []
+    first_commit_started = threading.Event()
+    release_first_commit = threading.Event()
+
+    def write(items: Sequence[str]) -> None:
+        if not written:
+            first_commit_started.set()
+            release_first_commit.wait(timeout=10)
+        written.extend(items)
+
+    committer: GroupCommitter[str] = GroupCommitter(write)
+    first = committer.submit_nowait("first")
+    first_commit_started.wait(timeout=10)
+    gave_up = committer.submit_nowait("gave-up")  # waits for the next batch
+    assert gave_up.cancel()
+    release_first_commit.set()
+    first.result(timeout=10)
+    committer.submit_nowait("later").result(timeout=10)
+    assert written == ["first", "later"]
+    assert committer.alive
+    committer.close()
+
+
+def test_cancelling_a_future_whose_batch_is_being_written_changes_nothing() -> None:
+    written: list[str] = []
+    commit_started = threading.Event()
+    release_commit = threading.Event()
+
+    def write(items: Sequence[str]) -> None:
+        commit_started.set()
+        release_commit.wait(timeout=10)
+        written.extend(items)
+
+    committer: GroupCommitter[str] = GroupCommitter(write)
+    shared = [committer.submit_nowait("a")]
+    commit_started.wait(timeout=10)
+    assert not shared[0].cancel()  # its commit has started: too late to withdraw it
+    release_commit.set()
+    shared[0].result(timeout=10)
+    assert written == ["a"]
+    committer.close()
+
+
+def test_a_stopped_committer_refuses_items_at_once() -> None:
+    committer: GroupCommitter[str] = GroupCommitter(lambda items: None)
+    assert committer.alive
+    committer.close()
+    assert not committer.alive
+    with pytest.raises(CommitterClosed):
+        committer.submit_nowait("late")
