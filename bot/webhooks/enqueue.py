@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import fields, replace
 from pathlib import Path
@@ -74,14 +75,19 @@ class EmbeddedEnqueuer:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._store: SqliteQueue | None = None
-        self._committer: GroupCommitter[NewMessage] | None = None
+        # One item per delivery: all of a delivery's messages go in one transaction.
+        self._committer: GroupCommitter[Sequence[NewMessage]] | None = None
         self._build_lock = threading.Lock()
 
-    def _writer(self) -> GroupCommitter[NewMessage]:
+    def _writer(self) -> GroupCommitter[Sequence[NewMessage]]:
         with self._build_lock:  # opened on first use: constructing this does no I/O
             if self._committer is None:
-                self._store = SqliteQueue(self._path)
-                self._committer = GroupCommitter(self._store.put_many, name="queue-writer")
+                store = self._store = SqliteQueue(self._path)
+
+                def write(deliveries: Sequence[Sequence[NewMessage]]) -> None:
+                    store.put_many([message for messages in deliveries for message in messages])
+
+                self._committer = GroupCommitter(write, name="queue-writer")
             return self._committer
 
     def enqueue(self, job: ScanJob, countdown: float = 0.0) -> None:
@@ -90,8 +96,14 @@ class EmbeddedEnqueuer:
     def enqueue_soon(self, job: ScanJob, countdown: float = 0.0) -> Future[None]:
         """`enqueue` without waiting: a future done once the message is on disk. The web app
         awaits it on its event loop, which costs less than a hop to a thread that waits."""
-        tag, payload, eta = scan_message(job, countdown)
-        return self._writer().submit_nowait(NewMessage(SCAN_QUEUE, tag, payload, eta or 0.0))
+        return self.enqueue_all_soon([(job, countdown)])
+
+    def enqueue_all_soon(self, jobs: Sequence[tuple[ScanJob, float]]) -> Future[None]:
+        """Every (job, countdown) of one delivery in one transaction (one fsync, all or none):
+        a future done once all of them are on disk. An installation with a thousand
+        repositories must not wait for a thousand commits."""
+        messages = [_new_message(job, countdown) for job, countdown in jobs]
+        return self._writer().submit_nowait(messages)
 
     def ping(self) -> None:
         # Opens (and creates) the file: raises when the data dir is unusable. A writer whose
@@ -106,6 +118,11 @@ class EmbeddedEnqueuer:
             if self._store is not None:
                 self._store.close()
             self._committer = self._store = None
+
+
+def _new_message(job: ScanJob, countdown: float) -> NewMessage:
+    tag, payload, eta = scan_message(job, countdown)
+    return NewMessage(SCAN_QUEUE, tag, payload, eta or 0.0)
 
 
 class RedisEnqueuer:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -36,6 +37,9 @@ ALREADY_QUEUED = "initial scans for these repositories are already queued"
 UNAVAILABLE = "could not queue the scan; retry the delivery"
 
 logger = logging.getLogger(LOGGER_NAME)
+
+BatchEnqueue = Callable[[Sequence[tuple[ScanJob, float]]], Future[None]]
+"""`EmbeddedEnqueuer.enqueue_all_soon`: a delivery's jobs in one commit, a future for it."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,9 @@ class Receiver:
 
     def queue(self, accepted: Accepted) -> Outcome:
         """Hand the jobs to the broker; on failure, give the claims back so a retry gets in."""
+        enqueue_all_soon = self._batch_enqueue()
+        if enqueue_all_soon is not None:
+            return self._queue_batch(accepted, enqueue_all_soon)
         queued: list[dict[str, Any]] = []
         for index, (job, countdown) in enumerate(accepted.jobs):
             try:
@@ -160,23 +167,43 @@ class Receiver:
 
     @property
     def queue_awaits(self) -> bool:
-        """True when the enqueuer can hand back a future (`enqueue_soon`): `queue_async`."""
-        return callable(getattr(self._enqueuer, "enqueue_soon", None))
+        """True when the enqueuer hands back a future for a delivery's jobs
+        (`enqueue_all_soon`): `queue_async`."""
+        return self._batch_enqueue() is not None
+
+    def _batch_enqueue(self) -> BatchEnqueue | None:
+        enqueue_all_soon = getattr(self._enqueuer, "enqueue_all_soon", None)
+        return enqueue_all_soon if callable(enqueue_all_soon) else None
+
+    def _queue_batch(self, accepted: Accepted, enqueue_all_soon: BatchEnqueue) -> Outcome:
+        done: Future[None] | None = None
+        try:
+            done = enqueue_all_soon(accepted.jobs)
+            done.result(timeout=QUEUE_WAIT_SECONDS)
+        except Exception as error:  # queue unwritable: let the forge's redelivery through
+            if done is not None:
+                done.cancel()  # withdrawn if its commit has not started (see queue_async)
+            return self._not_queued(accepted, 0, 0, error)
+        return self._queued(accepted, _queued_jobs(accepted), count_declined=True)
 
     async def queue_async(self, accepted: Accepted) -> Outcome:
         """`queue` for an enqueuer whose writes complete on a thread of its own (the embedded
-        queue's group commit): the event loop awaits each commit instead of a worker thread
-        blocking on it."""
-        enqueue_soon = self._enqueuer.enqueue_soon  # type: ignore[attr-defined]
-        queued: list[dict[str, Any]] = []
-        for index, (job, countdown) in enumerate(accepted.jobs):
-            try:
-                done = asyncio.wrap_future(enqueue_soon(job, countdown=countdown))
-                await asyncio.wait_for(done, QUEUE_WAIT_SECONDS)
-            except Exception as error:  # queue unwritable: let the forge's redelivery through
-                return self._not_queued(accepted, index, len(queued), error)
-            queued.append(_queued_job(job, countdown))
-        return self._queued(accepted, queued, count_declined=True)
+        queue's group commit): the event loop awaits the delivery's one commit instead of a
+        worker thread blocking on it.
+
+        All the delivery's jobs are one item of the group commit, so a timeout cancels only
+        this delivery's item: withdrawn if its commit has not started (the 503 then matches
+        the file), left alone if it has (a redelivery may then queue the jobs twice:
+        at-least-once). Never another delivery's work, never the writer.
+        """
+        enqueue_all_soon = self._batch_enqueue()
+        assert enqueue_all_soon is not None, "queue_async needs enqueue_all_soon (queue_awaits)"
+        try:
+            done = asyncio.wrap_future(enqueue_all_soon(accepted.jobs))
+            await asyncio.wait_for(done, QUEUE_WAIT_SECONDS)
+        except Exception as error:  # queue unwritable: let the forge's redelivery through
+            return self._not_queued(accepted, 0, 0, error)
+        return self._queued(accepted, _queued_jobs(accepted), count_declined=True)
 
     def _queued(
         self, accepted: Accepted, queued: list[dict[str, Any]], *, count_declined: bool = False
@@ -324,6 +351,10 @@ def _unavailable(error: Exception, *, queued: int) -> Outcome:
 
 def _duplicate() -> Outcome:
     return Outcome(200, {"status": "duplicate", "reason": DUPLICATE})
+
+
+def _queued_jobs(accepted: Accepted) -> list[dict[str, Any]]:
+    return [_queued_job(job, countdown) for job, countdown in accepted.jobs]
 
 
 def _queued_job(job: ScanJob, countdown: float) -> dict[str, Any]:

@@ -678,6 +678,81 @@ def test_unwritable_embedded_queue_is_503_and_a_redelivery_gets_through(tmp_path
     state.close()
 
 
+def _installation(repositories: int) -> bytes:
+    data = payload("github", "installation.1")
+    template = data["repositories"][0]
+    data["repositories"] = [
+        dict(template, full_name=f"Codertocat/repo-{n}") for n in range(repositories)
+    ]
+    return encode(data)
+
+
+def _stored_messages(path: Path) -> int:
+    with sqlite3.connect(path) as connection:
+        (count,) = connection.execute("SELECT COUNT(*) FROM messages").fetchone()
+    return int(count)
+
+
+@pytest.fixture
+def transactions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many messages each commit of the embedded queue stored."""
+    counted: list[int] = []
+    put_many = SqliteQueue.put_many
+
+    def counting(store: SqliteQueue, messages: Sequence[NewMessage]) -> None:
+        counted.append(len(messages))
+        put_many(store, messages)
+
+    monkeypatch.setattr(SqliteQueue, "put_many", counting)
+    return counted
+
+
+def test_an_installation_s_scans_are_queued_in_one_commit(
+    tmp_path: Path, transactions: list[int]
+) -> None:
+    enqueuer = EmbeddedEnqueuer(tmp_path / "queue.sqlite")
+    state = SqliteState(tmp_path / "state.sqlite")
+    client = TestClient(create_app(make_settings(tmp_path), enqueuer=enqueuer, state=state))
+    body = _installation(300)
+    response = client.post(
+        "/webhooks/github", content=body, headers=github_headers("installation", body)
+    )
+    assert response.status_code == 202
+    assert len(response.json()["jobs"]) == 300
+    assert transactions == [300]
+    enqueuer.close()
+    state.close()
+
+
+def test_a_large_delivery_queued_from_a_thread_is_one_commit_and_gives_claims_back_on_failure(
+    tmp_path: Path, transactions: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Receiver.handle` (the path of large payloads and network state): the same batch."""
+    enqueuer = EmbeddedEnqueuer(tmp_path / "queue.sqlite")
+    state = SqliteState(tmp_path / "state.sqlite")
+    the_receiver = receiver.Receiver(
+        {"github": GITHUB_SECRET.encode()}, state, enqueuer, installation_spacing=SPACING
+    )
+    body = _installation(50)
+    headers = github_headers("installation", body, delivery="d-big")
+    disk_full = OSError("disk full")
+    put_many = SqliteQueue.put_many
+
+    def failing(store: SqliteQueue, messages: Sequence[NewMessage]) -> None:
+        raise disk_full
+
+    monkeypatch.setattr(SqliteQueue, "put_many", failing)
+    assert the_receiver.handle("github", headers, body).status_code == 503
+    monkeypatch.setattr(SqliteQueue, "put_many", put_many)
+    retried = the_receiver.handle("github", headers, body)  # every claim was given back
+    assert retried.status_code == 202
+    assert len(retried.body["jobs"]) == 50
+    assert transactions == [50]
+    assert _stored_messages(tmp_path / "queue.sqlite") == 50
+    enqueuer.close()
+    state.close()
+
+
 def test_a_commit_slower_than_the_wait_answers_503_and_the_next_delivery_gets_through(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -709,8 +784,6 @@ def test_a_commit_slower_than_the_wait_answers_503_and_the_next_delivery_gets_th
     assert deliver("d-next") == 202  # the writer survived the caller that gave up
     # "d-stalled" was already being written when it was answered (a redelivery may queue it
     # again: at-least-once); "d-behind" was withdrawn, as its 503 said.
-    with sqlite3.connect(tmp_path / "queue.sqlite") as connection:
-        (count,) = connection.execute("SELECT COUNT(*) FROM messages").fetchone()
-    assert count == 2
+    assert _stored_messages(tmp_path / "queue.sqlite") == 2
     enqueuer.close()
     state.close()

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from workers.jobs import SCAN_QUEUE, SCAN_TASK, ScanJob
 from workers.runtime.group_commit import CommitterClosed
 from workers.runtime.queue_depth import queue_depth
 from workers.runtime.settings import Settings
+from workers.runtime.sqlite_queue import NewMessage, SqliteQueue
 
 JOB = ScanJob(
     forge="github",
@@ -133,6 +135,25 @@ def test_embedded_enqueuer_raises_when_the_queue_cannot_be_written(tmp_path: Pat
         enqueuer.ping()
     with pytest.raises(Exception):  # noqa: B017
         enqueuer.enqueue(JOB)
+
+
+def test_a_delivery_s_jobs_are_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transactions: list[int] = []
+    put_many = SqliteQueue.put_many
+
+    def counted(store: SqliteQueue, messages: Sequence[NewMessage]) -> None:
+        transactions.append(len(messages))
+        put_many(store, messages)
+
+    monkeypatch.setattr(SqliteQueue, "put_many", counted)
+    enqueuer = EmbeddedEnqueuer(tmp_path / "queue.sqlite")
+    jobs = [(replace(JOB, repo=f"octo/repo-{n}"), n * 7.5) for n in range(1000)]
+    enqueuer.enqueue_all_soon(jobs).result(timeout=30)
+    enqueuer.close()
+    assert transactions == [1000]  # one commit (one fsync) for the installation's 1,000 scans
+    assert len(_stored(tmp_path / "queue.sqlite")) == 1000
 
 
 def test_a_stopped_queue_writer_fails_readiness_and_deliveries_at_once(tmp_path: Path) -> None:
