@@ -17,11 +17,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.bot.redis_service import redis_url_fixture
 from tests.e2e.harness import (
-    APP_ID,
     DEPLOYMENT,
-    GITLAB_TOKEN,
     Bot,
     github_push,
     gitlab_push,
@@ -47,21 +44,6 @@ spec:
 """
 FIXED = DEPLOYMENT + "        imagePullPolicy: Always\n"
 _installations = itertools.count(7000)
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    yield from redis_url_fixture()
-
-
-@pytest.fixture(scope="module")
-def forge(tmp_path_factory: pytest.TempPathFactory, app_key: AppKey) -> Iterator[FakeForge]:
-    fake = FakeForge(tmp_path_factory.mktemp("forge"))
-    fake.start()
-    fake.register_app(APP_ID, app_key.public_pem)
-    fake.add_token(GITLAB_TOKEN)
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")

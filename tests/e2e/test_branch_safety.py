@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.bot.redis_service import redis_url_fixture
-from tests.e2e.harness import APP_ID, DEPLOYMENT, GITLAB_TOKEN, Bot, settings_env, wait_for
+from tests.e2e.harness import DEPLOYMENT, Bot, settings_env, wait_for
 from tests.e2e.test_bot import Repo
 from tests.fakeforge import FakeForge
 from tests.fakeforge.app_keys import AppKey
@@ -25,21 +24,6 @@ pytestmark = pytest.mark.e2e
 
 THEIR_FILE = {"NOTES.md": "a person's unfinished work\n"}
 _installations = itertools.count(8000)
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    yield from redis_url_fixture()
-
-
-@pytest.fixture(scope="module")
-def forge(tmp_path_factory: pytest.TempPathFactory, app_key: AppKey) -> Iterator[FakeForge]:
-    fake = FakeForge(tmp_path_factory.mktemp("forge"))
-    fake.start()
-    fake.register_app(APP_ID, app_key.public_pem)
-    fake.add_token(GITLAB_TOKEN)
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")

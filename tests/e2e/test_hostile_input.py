@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import APP_ID, DEPLOYMENT, Bot, github_push, settings_env, wait_for
+from tests.e2e.harness import DEPLOYMENT, Bot, github_push, settings_env, wait_for
 from tests.fakeforge import FakeForge
 from tests.fakeforge.app_keys import AppKey
 from workers.config.model import MAX_PATTERN_CHARS
@@ -26,15 +26,6 @@ pytestmark = pytest.mark.e2e
 TIME_LIMIT = 5  # seconds; the harness's repository lock lasts 20
 DEEP_PATH = "/".join(f"d{i}" for i in range(30)) + "/web.yaml"
 _installations = itertools.count(9100)
-
-
-@pytest.fixture(scope="module")
-def forge(tmp_path_factory: pytest.TempPathFactory, app_key: AppKey) -> Iterator[FakeForge]:
-    fake = FakeForge(tmp_path_factory.mktemp("forge"))
-    fake.start()
-    fake.register_app(APP_ID, app_key.public_pem)
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.bot.redis_service import redis_url_fixture
-from tests.e2e.harness import APP_ID, DEPLOYMENT, GITLAB_TOKEN, wait_for
+from tests.e2e.harness import DEPLOYMENT, wait_for
 from tests.e2e.rabbitmq_service import rabbitmq_url
 from tests.e2e.test_bot import Repo, bot_of_its_own, wait_single_pr
 from tests.e2e.test_serve_lifecycle import children, running
@@ -23,21 +21,6 @@ from tests.fakeforge import FakeForge
 from tests.fakeforge.app_keys import AppKey
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def forge(tmp_path_factory: pytest.TempPathFactory, app_key: AppKey) -> Iterator[FakeForge]:
-    fake = FakeForge(tmp_path_factory.mktemp("forge"))
-    fake.start()
-    fake.register_app(APP_ID, app_key.public_pem)
-    fake.add_token(GITLAB_TOKEN)
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    yield from redis_url_fixture()
 
 
 def push_and_wait_for_the_scan_to_start(repo: Repo) -> None:
