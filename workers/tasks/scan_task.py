@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -148,7 +149,8 @@ def register_tasks(app: Celery, settings: Settings) -> None:
         except (RateLimited, Transient, LockHeld) as error:
             calls = worker.api_calls(job.forge) - calls_before
             # The last allowed attempt ends the scan: a failed scan, not one more retry.
-            ended = "failed" if task.request.retries >= MAX_RETRIES else retry_reason(error)
+            limit = retry_limit(error, settings)
+            ended = "failed" if task.request.retries >= limit else retry_reason(error)
             _observe(lambda: worker.metrics.scan_ended_early(job.forge, ended, api_calls=calls))
             delay = retry_delay(
                 error, task.request.retries, busy_seconds=settings.busy_retry_seconds
@@ -157,7 +159,7 @@ def register_tasks(app: Celery, settings: Settings) -> None:
                 "scan deferred",
                 extra={**context, "reason": str(error), "retry_in": round(delay, 1)},
             )
-            raise task.retry(exc=error, countdown=delay) from None
+            raise task.retry(exc=error, countdown=delay, max_retries=limit) from None
         result = asdict(outcome)
         log.info(
             "scan finished", extra={**context, **{k: v for k, v in result.items() if k != "repo"}}
@@ -178,6 +180,16 @@ def register_tasks(app: Celery, settings: Settings) -> None:
             lambda: worker.metrics.rate_limits(job.forge, worker.forge(job.forge).rate_limits())
         )
         return result
+
+
+def retry_limit(error: Exception, settings: Settings) -> int:
+    """How many retries a scan gets. A busy repository may be locked by a worker that died
+    mid-scan: its lock frees only after `scan_lock_seconds`, while RabbitMQ and the embedded
+    queue hand the scan back at once, so "busy" is retried at least that long."""
+    if isinstance(error, LockHeld):
+        wait = max(settings.busy_retry_seconds, 1.0)
+        return max(MAX_RETRIES, math.ceil(settings.scan_lock_seconds / wait) + 1)
+    return MAX_RETRIES
 
 
 def retry_reason(error: Exception) -> str:

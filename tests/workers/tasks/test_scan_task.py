@@ -25,7 +25,7 @@ from workers.runtime.settings import Settings
 from workers.runtime.state import SCANNED, LockHeld, open_state
 from workers.scan import run as run_module
 from workers.tasks.celery_app import make_celery
-from workers.tasks.scan_task import MAX_RETRIES, Worker, retry_delay
+from workers.tasks.scan_task import MAX_RETRIES, Worker, retry_delay, retry_limit
 
 POD = (
     "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: a:1}]\n"
@@ -97,7 +97,7 @@ def test_task_retries_when_the_repository_is_busy(
     task = app.tasks[SCAN_TASK]
     requested: list[float] = []
 
-    def retry(*, exc: Exception, countdown: float) -> RetryRequested:
+    def retry(*, exc: Exception, countdown: float, **_: object) -> RetryRequested:
         assert isinstance(exc, LockHeld)
         requested.append(countdown)
         return RetryRequested()
@@ -260,7 +260,7 @@ def test_a_forge_error_is_retried_then_failed(
     task = make_celery(settings).tasks[SCAN_TASK]
     asked: list[Exception] = []
 
-    def retry(*, exc: Exception, countdown: float) -> RetryRequested:
+    def retry(*, exc: Exception, countdown: float, **_: object) -> RetryRequested:
         asked.append(exc)
         return RetryRequested()
 
@@ -284,3 +284,35 @@ def test_a_forge_error_is_retried_then_failed(
         if line.startswith(("pullpolicy_scans_total{", "pullpolicy_scan_retries_total{"))
     ]
     assert others == [metric]
+
+
+def test_a_busy_repository_is_retried_until_a_dead_workers_lock_has_expired(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker killed mid-scan keeps the repository's lock for scan_lock_seconds, while RabbitMQ
+    # and the embedded queue hand its scan back at once: giving up on "busy" before the lock
+    # expires would lose the scan.
+    task = make_celery(settings).tasks[SCAN_TASK]
+    limit = retry_limit(LockHeld("repo:x"), settings)
+    assert limit * settings.busy_retry_seconds >= settings.scan_lock_seconds
+    asked: list[int | None] = []
+
+    def retry(*, exc: Exception, countdown: float, max_retries: int | None = None) -> Exception:
+        asked.append(max_retries)
+        return RetryRequested()
+
+    def busy(self: Worker, job: ScanJob) -> None:
+        raise LockHeld("repo:x")
+
+    monkeypatch.setattr(task, "retry", retry)
+    monkeypatch.setattr(Worker, "scan", busy)
+    for retries, outcome in [(MAX_RETRIES, "busy"), (limit, "failed")]:
+        task.push_request(retries=retries)
+        try:
+            with pytest.raises(RetryRequested):
+                task.run(JOB.to_dict())
+        finally:
+            task.pop_request()
+        assert asked[-1] == limit  # Celery ends it only once this many retries were made
+        assert outcome in _metrics_text(settings)
+    assert retry_limit(Transient("502"), settings) == MAX_RETRIES
