@@ -158,15 +158,6 @@ def _publish_private(data_dir: Path, name: str, content: bytes) -> Path:
     return final
 
 
-def credentials_fingerprint(data_dir: Path) -> tuple[int, int, int] | None:
-    """Changes whenever the file is created, replaced or rewritten; None while it is absent."""
-    try:
-        info = credentials_path(data_dir).stat()
-    except FileNotFoundError:
-        return None
-    return (info.st_ino, info.st_mtime_ns, info.st_size)
-
-
 def _sync_directory(directory: Path) -> None:
     descriptor = os.open(directory, os.O_RDONLY)
     try:
