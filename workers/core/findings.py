@@ -8,10 +8,13 @@ from enum import StrEnum
 
 
 class Source(StrEnum):
-    """Where a finding is fixed: in a manifest, or in a Helm chart's values file."""
+    """Where a finding is fixed: in a manifest, a Helm chart's values file or template, or a
+    kustomize patch (a JSON 6902 patch, or one written inline in a kustomization)."""
 
     MANIFEST = "manifest"
     HELM_VALUES = "helm-values"
+    HELM_TEMPLATE = "helm-template"
+    KUSTOMIZE_PATCH = "kustomize-patch"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class Finding:
     fingerprint: str
     source: Source = Source.MANIFEST
     value_path: str | None = None  # Helm: dotted key in values.yaml, e.g. "image.pullPolicy"
+    # Found in what an engine renders, not in this file's own containers: the chart or
+    # kustomization directory whose render holds the container ("." for the root).
+    rendered_in: str | None = None
 
     @property
     def is_never(self) -> bool:
