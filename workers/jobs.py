@@ -6,7 +6,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 SCAN_TASK = "pullpolicy.scan"  # the Celery task name the receiver sends to
-SCAN_QUEUE = "pullpolicy"  # the queue workers consume and the receiver publishes to
+SCAN_QUEUE = "pullpolicy"  # pushes and pull request events: what people are waiting for
+# Initial scans of a new installation: thousands at once for an organization. Workers take from
+# this queue only when SCAN_QUEUE is empty, so a push never waits behind the onboarding backlog.
+BACKLOG_QUEUE = "pullpolicy.backlog"
+SCAN_QUEUES = (SCAN_QUEUE, BACKLOG_QUEUE)  # in the order workers take from them
+BACKLOG_REASONS = frozenset({"installation"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,10 @@ class ScanJob:
             delivery_id=_optional_str(data.get("delivery_id")),
             due_at=_optional_float(data.get("due_at")),
         )
+
+    @property
+    def queue(self) -> str:
+        return BACKLOG_QUEUE if self.reason in BACKLOG_REASONS else SCAN_QUEUE
 
     @property
     def lock_key(self) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from workers.jobs import SCAN_QUEUE, SCAN_TASK, ScanJob
+from workers.jobs import SCAN_TASK, ScanJob
 from workers.runtime.celery_message import task_message
 from workers.runtime.group_commit import WAIT_SECONDS, CommitterClosed, GroupCommitter
 from workers.runtime.settings import Settings
@@ -60,7 +60,7 @@ def scan_message(job: ScanJob, countdown: float) -> tuple[str, str, float | None
     # `job.to_dict()` with `due_at` set, without dataclasses.asdict's recursive deep copy
     # (5% of the receiver's profile per delivery; the fields are plain values).
     arguments = {name: getattr(job, name) for name in _JOB_FIELDS} | {"due_at": due_at}
-    message = task_message(SCAN_TASK, [arguments], SCAN_QUEUE, eta=eta)
+    message = task_message(SCAN_TASK, [arguments], job.queue, eta=eta)
     return str(message["properties"]["delivery_tag"]), orjson.dumps(message).decode(), eta
 
 
@@ -122,7 +122,7 @@ class EmbeddedEnqueuer:
 
 def _new_message(job: ScanJob, countdown: float) -> NewMessage:
     tag, payload, eta = scan_message(job, countdown)
-    return NewMessage(SCAN_QUEUE, tag, payload, eta or 0.0)
+    return NewMessage(job.queue, tag, payload, eta or 0.0)
 
 
 class RedisEnqueuer:
@@ -153,14 +153,14 @@ class RedisEnqueuer:
 
     def enqueue(self, job: ScanJob, countdown: float = 0.0) -> None:
         _, payload, _ = scan_message(job, countdown)
-        self._redis().lpush(SCAN_QUEUE, payload)
+        self._redis().lpush(job.queue, payload)
 
     def ping(self) -> None:
         self._redis().ping()
 
 
 class CeleryEnqueuer:
-    """Sends `SCAN_TASK` to `SCAN_QUEUE` with the job as its one argument (`job.to_dict()`).
+    """Sends `SCAN_TASK` to the job's queue with the job as its one argument (`job.to_dict()`).
 
     Needs only the broker URL: the receiver never imports the worker's task code. The Celery
     client is built on first use, so importing or constructing this does no I/O.
@@ -197,7 +197,7 @@ class CeleryEnqueuer:
         self._celery().send_task(
             SCAN_TASK,
             args=[due.to_dict()],
-            queue=SCAN_QUEUE,
+            queue=job.queue,
             countdown=countdown if countdown > 0 else None,
         )
 

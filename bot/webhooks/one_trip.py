@@ -60,7 +60,10 @@ class Admitted(enum.Enum):
 
 
 class OneTrip:
-    """Runs ADMIT_SCRIPT on a redis.asyncio client of the event loop it is called from."""
+    """Runs ADMIT_SCRIPT on a redis.asyncio client of the event loop it is called from.
+
+    Every message goes to one queue: the receiver sends only deliveries whose jobs all belong in
+    SCAN_QUEUE this way (installations, whose scans go to the backlog, take the general path)."""
 
     def __init__(self, url: str, queue: str = SCAN_QUEUE) -> None:
         self._url = url

@@ -17,7 +17,7 @@ from workers.jobs import ScanJob
 from workers.runtime.logs import WORKER_LOGGER_NAME, configure_process_logging, write_json_line
 from workers.runtime.settings import load_settings
 from workers.scan import run as scan
-from workers.tasks.celery_app import QUEUE, make_celery
+from workers.tasks.celery_app import QUEUES, make_celery
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -30,10 +30,17 @@ def run_worker(concurrency: int, loglevel: str) -> int:
     app = make_celery(load_settings())
     # --quiet: no banner (a block of plain text); this line says what it would have.
     logging.getLogger(WORKER_LOGGER_NAME).info(
-        "worker starting: queue %s, concurrency %d", QUEUE, concurrency
+        "worker starting: queues %s, concurrency %d", QUEUES, concurrency
     )
     app.worker_main(
-        ["--quiet", "worker", f"--loglevel={loglevel}", "-Q", QUEUE, f"--concurrency={concurrency}"]
+        [
+            "--quiet",
+            "worker",
+            f"--loglevel={loglevel}",
+            "-Q",
+            QUEUES,
+            f"--concurrency={concurrency}",
+        ]
     )
     return 0
 

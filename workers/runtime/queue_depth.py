@@ -1,8 +1,10 @@
 """How many scans wait in the broker, for the status page, read the way kombu stores them.
 
-- Embedded queue (`sqlite_queue`): rows of the scan queue available now (a row being worked on
+Both scan queues count: pushes and the onboarding backlog (workers.jobs.SCAN_QUEUES).
+
+- Embedded queue (`sqlite_queue`): rows of the scan queues available now (a row being worked on
   is leased until later; one put with a countdown waits until its due time).
-- Redis: the length of the queue's list, plus the lists kombu keeps for priorities 3, 6 and 9.
+- Redis: the length of each queue's list, plus the lists kombu keeps for priorities 3, 6 and 9.
 - Any other broker: unknown (None).
 
 Scans waiting for a countdown (spaced installation scans, retries) are not counted: on Redis
@@ -16,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workers.jobs import SCAN_QUEUE
+from workers.jobs import SCAN_QUEUES
 from workers.runtime.settings import Settings
 from workers.runtime.sqlite_queue import FILENAME as EMBEDDED_QUEUE_FILENAME
 
@@ -49,8 +51,8 @@ def _sqlite_depth(path: Path) -> int | None:
         return None
     try:
         row = connection.execute(
-            "SELECT COUNT(*) FROM messages WHERE queue = ? AND available_at <= ?",
-            (SCAN_QUEUE, time.time()),
+            "SELECT COUNT(*) FROM messages WHERE queue IN (?, ?) AND available_at <= ?",
+            (*SCAN_QUEUES, time.time()),
         ).fetchone()
     except sqlite3.OperationalError as error:
         if "no such table" in str(error):
@@ -67,8 +69,13 @@ def _redis_depth(url: str) -> int | None:
     client = redis.Redis.from_url(
         url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
     )
-    keys = [SCAN_QUEUE] + [
-        f"{SCAN_QUEUE}{KOMBU_PRIORITY_SEPARATOR}{step}" for step in KOMBU_PRIORITY_STEPS
+    keys = [
+        key
+        for queue in SCAN_QUEUES
+        for key in (
+            queue,
+            *(f"{queue}{KOMBU_PRIORITY_SEPARATOR}{step}" for step in KOMBU_PRIORITY_STEPS),
+        )
     ]
     try:
         pipe = client.pipeline()

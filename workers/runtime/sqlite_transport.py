@@ -21,7 +21,9 @@ from typing import Any
 
 import orjson
 from kombu.transport import TRANSPORT_ALIASES, virtual
+from kombu.utils.scheduling import FairCycle
 
+from workers.jobs import SCAN_QUEUES
 from workers.runtime.sqlite_queue import SCHEME, Lease, NewMessage, SqliteQueue
 
 DEFAULT_VISIBILITY_TIMEOUT = 3600.0
@@ -99,6 +101,23 @@ class QoS(virtual.QoS):
         super().reject(delivery_tag, requeue=requeue)  # type: ignore[no-untyped-call]
 
 
+class PriorityCycle(FairCycle):
+    """Tries the consumed queues in SCAN_QUEUES order on every read, instead of kombu's round
+    robin: a push waiting in the scan queue is taken before any scan of an onboarding backlog."""
+
+    def get(self, callback: Any, **kwargs: Any) -> Any:
+        for queue in sorted(self.resources, key=_rank):
+            try:
+                return self.fun(queue, callback, **kwargs)
+            except self.predicate:
+                continue
+        raise self.predicate()
+
+
+def _rank(queue: str) -> int:
+    return SCAN_QUEUES.index(queue) if queue in SCAN_QUEUES else len(SCAN_QUEUES)
+
+
 class Channel(virtual.Channel):
     QoS = QoS
 
@@ -115,6 +134,9 @@ class Channel(virtual.Channel):
         self._leases: dict[str, Lease] = {}
         # A consumer starting after a crash: what dead processes held is available again now.
         self.store.release_dead_holders()
+
+    def _reset_cycle(self) -> None:
+        self._cycle = PriorityCycle(self._get_and_deliver, self._active_queues, Empty)  # type: ignore[no-untyped-call]
 
     def _new_queue(self, queue: str, **kwargs: Any) -> None:
         return None  # a queue is just a column value

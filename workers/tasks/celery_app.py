@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from celery import Celery
 
-from workers.jobs import SCAN_QUEUE
+from workers.jobs import SCAN_QUEUE, SCAN_QUEUES
 from workers.runtime.settings import Settings
 from workers.tasks.scan_task import register_tasks
 
 QUEUE = SCAN_QUEUE
+QUEUES = ",".join(SCAN_QUEUES)  # a worker's `-Q`, in the order it takes from them
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -39,6 +40,9 @@ def make_celery(settings: Settings) -> Celery:
         "visibility_timeout": settings.scan_lock_seconds,
         "unacked_restore_interval": max(1, min(10, settings.scan_lock_seconds // 5)),
         "unacked_restore_throttle": 1,
+        # Redis: take from the queues in `-Q` order, not round robin, so pushes go ahead of
+        # an onboarding backlog (the embedded transport does the same, sqlite_transport.py).
+        "queue_order_strategy": "priority",
     }
     register_tasks(app, settings)
     return app

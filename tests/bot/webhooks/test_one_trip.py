@@ -21,7 +21,7 @@ from bot.webhooks import events, one_trip, receiver
 from bot.webhooks.enqueue import RedisEnqueuer
 from bot.webhooks.one_trip import OneTrip, one_trip_for
 from tests.bot.helpers import GITHUB_SECRET, commit, encode, github_headers, payload
-from workers.jobs import SCAN_QUEUE, ScanJob
+from workers.jobs import SCAN_QUEUE, SCAN_QUEUES, ScanJob
 from workers.runtime.settings import Settings
 from workers.runtime.state import REDIS_PREFIX, SCANNED, RedisState
 
@@ -30,7 +30,7 @@ EIGHT_DAYS_MS = 8 * 24 * 3600 * 1000
 
 
 def _clean(client: redis.Redis) -> None:
-    client.delete(SCAN_QUEUE)
+    client.delete(*SCAN_QUEUES)
     for key in client.scan_iter(f"{REDIS_PREFIX}*"):
         client.delete(key)
 
@@ -63,9 +63,9 @@ def _push(client: TestClient, delivery: str, data: dict[str, Any] | None = None)
 
 
 def _queued_jobs(direct: redis.Redis) -> list[ScanJob]:
-    """The jobs in the queue's list, decoded as the worker decodes the Celery message."""
+    """The jobs in the queues' lists, decoded as the worker decodes the Celery message."""
     jobs = []
-    for raw in direct.lrange(SCAN_QUEUE, 0, -1):
+    for raw in [raw for queue in SCAN_QUEUES for raw in direct.lrange(queue, 0, -1)]:
         message = orjson.loads(raw)
         args, _, _ = orjson.loads(base64.b64decode(message["body"]))
         jobs.append(ScanJob.from_dict(args[0]))
