@@ -25,6 +25,7 @@ from workers.forge.base import (
     CheckReport,
     CommitInfo,
     FileChange,
+    RateBudget,
     RepoRef,
     TreeEntry,
 )
@@ -68,7 +69,7 @@ class _FirstScanForge:
     def body_limit(self) -> int:
         return github_pulls.BODY_LIMIT
 
-    def rate_limits(self) -> dict[str, int]:
+    def rate_limits(self) -> dict[str, RateBudget]:
         return {}
 
     def default_branch(self, repo: RepoRef) -> tuple[str, str]:

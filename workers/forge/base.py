@@ -120,6 +120,15 @@ class CheckReport:
     annotations: Sequence[Annotation] = field(default=())
 
 
+@dataclass(frozen=True)
+class RateBudget:
+    """A rate-limit window as the forge's last answer described it."""
+
+    remaining: int
+    limit: int
+    reset_at: float  # Unix time the window refills; 0 when the forge did not say
+
+
 class ForgeError(Exception):
     """Base of every error an adapter raises; messages never contain tokens."""
 
@@ -152,9 +161,9 @@ class Forge(Protocol):
     name: str  # "github" | "gitlab"
     api_calls: int  # requests made by this instance, for cost accounting
 
-    def rate_limits(self) -> Mapping[str, int]:
-        """Requests left in the rate-limit window as last seen, per installation id (or
-        "token"); empty until an answer said."""
+    def rate_limits(self) -> Mapping[str, RateBudget]:
+        """The rate-limit window as last seen, per installation id (or "token"); empty until
+        an answer said."""
         ...
 
     def default_branch(self, repo: RepoRef) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from workers.forge.base import (
     FileChange,
     ForgeError,
     NotFound,
+    RateBudget,
     RepoRef,
     TreeEntry,
 )
@@ -104,12 +105,11 @@ class GitHubForge:
         """Requests answered 304 (conditional, unchanged): made, but not counted by GitHub."""
         return sum(api.not_modified for api in self._apis.values())
 
-    def rate_limits(self) -> dict[str, int]:
+    def rate_limits(self) -> dict[str, RateBudget]:
         limits = {
-            "token" if key is None else str(key): api.rate_limit_remaining
-            for key, api in self._apis.items()
+            "token" if key is None else str(key): api.rate_budget for key, api in self._apis.items()
         }
-        return {who: remaining for who, remaining in limits.items() if remaining is not None}
+        return {who: budget for who, budget in limits.items() if budget is not None}
 
     def _api(self, repo: RepoRef) -> GitHubApi:
         if self._app is None:

@@ -17,6 +17,7 @@ from github import Github, GithubException
 from github.Auth import Auth
 from urllib3.util.retry import Retry
 
+from workers.forge.base import RateBudget
 from workers.forge.errors import http_error, transport_error
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -102,10 +103,12 @@ class GitHubApi:
         self.not_modified = 0  # 304 answers: sent, but not counted by GitHub
 
     @property
-    def rate_limit_remaining(self) -> int | None:
-        """From the last answer's x-ratelimit-remaining (PyGithub keeps it), if any."""
-        remaining = int(self._requester.rate_limiting[0])
-        return remaining if remaining >= 0 else None
+    def rate_budget(self) -> RateBudget | None:
+        """From the last answer's x-ratelimit-* headers (PyGithub keeps them), if any."""
+        remaining, limit = (int(n) for n in self._requester.rate_limiting)
+        if remaining < 0:
+            return None
+        return RateBudget(remaining, limit, float(self._requester.rate_limiting_resettime))
 
     def call(
         self,

@@ -20,6 +20,7 @@ from workers.forge.base import (
     Conflict,
     FileChange,
     NotFound,
+    RateBudget,
     RepoRef,
     TreeEntry,
 )
@@ -78,9 +79,9 @@ class GitLabForge:
     def _count(self) -> None:
         self.api_calls += 1
 
-    def rate_limits(self) -> dict[str, int]:
-        remaining = self._api.rate_limit_remaining
-        return {} if remaining is None else {"token": remaining}
+    def rate_limits(self) -> dict[str, RateBudget]:
+        budget = self._api.rate_budget
+        return {} if budget is None else {"token": budget}
 
     # -- branches and files --------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import requests
 from gitlab import Gitlab
 from gitlab.exceptions import GitlabError
 
+from workers.forge.base import RateBudget
 from workers.forge.errors import http_error, transport_error
 
 USER_AGENT = "pullpolicy"
@@ -41,7 +42,7 @@ class GitLabApi:
     ) -> None:
         self._on_request = on_request
         self._clock = clock
-        self.rate_limit_remaining: int | None = None  # GitLab sends it where limits apply
+        self.rate_budget: RateBudget | None = None  # GitLab sends it where limits apply
         self._retry_reads = retry_transient_errors
         self._max_retries = max_retries
         # python-gitlab's errors drop the response headers, yet a 429 names its retry time
@@ -62,9 +63,16 @@ class GitLabApi:
 
     def _received(self, response: requests.Response) -> None:
         self._last.headers = dict(response.headers)
+        # https://docs.gitlab.com/security/rate_limits/#headers
         remaining = response.headers.get("RateLimit-Remaining", "")
+        limit = response.headers.get("RateLimit-Limit", "")
+        reset = response.headers.get("RateLimit-Reset", "")
         if remaining.isdigit():
-            self.rate_limit_remaining = int(remaining)
+            self.rate_budget = RateBudget(
+                int(remaining),
+                int(limit) if limit.isdigit() else int(remaining),
+                float(reset) if reset.isdigit() else 0.0,
+            )
 
     def call(
         self,

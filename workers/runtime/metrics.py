@@ -163,6 +163,7 @@ class SharedMetrics:
         self._state.add(NAMESPACE, {_key(PULL_REQUESTS, "", (forge, "declined")): 1.0})
 
     def rate_limits(self, forge: str, remaining: Mapping[str, int]) -> None:
+        """Requests left per installation id (or "token"), as the forge last said."""
         values = {_key(RATE_LIMIT, "", (forge, who)): float(n) for who, n in remaining.items()}
         if values:
             self._state.put(NAMESPACE, values)

@@ -26,10 +26,16 @@ from workers.runtime.state import SCANNED, LockHeld, State, open_state
 from workers.scan import run as scan
 from workers.scan.pr import Action
 from workers.scan.report_cache import ReportCache
+from workers.scan.run import ScanOutcome
+from workers.tasks import pacing
+from workers.tasks.pacing import Paced
 
 log = logging.getLogger(WORKER_LOGGER_NAME)
 
 MAX_RETRIES = 10
+# A paced scan waits for a refill, not for a fault to clear: onboarding an organization at
+# 5,000 requests an hour may defer a scan through several windows.
+MAX_PACED_RETRIES = 48
 HANDS_OFF = "hands-off-commented"
 TIMED_OUT = "timed-out"
 
@@ -64,9 +70,20 @@ class Worker:
             self._forges[name] = open_forge(with_stored_github_app(self.settings), name)
         return self._forges[name]
 
-    def scan(self, job: ScanJob) -> scan.ScanOutcome:
+    def scan(self, job: ScanJob) -> ScanOutcome:
         """Raises LockHeld when another worker scans this repository or the installation is
-        at its concurrency cap."""
+        at its concurrency cap, Paced when its rate-limit window is spent (before any call)."""
+        pacing.check(self.state, job, time.time())
+        try:
+            return self._scan(job)
+        finally:
+            if job.forge in self._forges:  # what the forge's answers said of the window
+                budgets = self._forges[job.forge].rate_limits()
+                _observe(lambda: pacing.record(self.state, job.forge, budgets))
+                remaining = {who: budget.remaining for who, budget in budgets.items()}
+                _observe(lambda: self.metrics.rate_limits(job.forge, remaining))
+
+    def _scan(self, job: ScanJob) -> ScanOutcome:
         with ExitStack() as held:
             held.enter_context(
                 self.state.lock(f"repo:{job.lock_key}", self.settings.scan_lock_seconds)
@@ -102,6 +119,8 @@ def retry_delay(
     """Seconds to wait before retrying: the forge's reset time for rate limits, a fixed wait
     (plus jitter) when the repository is busy, otherwise exponential backoff with full jitter
     (capped at ten minutes)."""
+    if isinstance(error, Paced):
+        return error.delay
     if isinstance(error, RateLimited):
         now = now or datetime.now(UTC)
         return max(1.0, (error.retry_at - now).total_seconds()) + random.uniform(0, 5)  # noqa: S311
@@ -146,7 +165,7 @@ def register_tasks(app: Celery, settings: Settings) -> None:
             calls = worker.api_calls(job.forge) - calls_before
             _observe(lambda: worker.metrics.scan_ended_early(job.forge, TIMED_OUT, api_calls=calls))
             return result
-        except (RateLimited, Transient, LockHeld) as error:
+        except (RateLimited, Transient, LockHeld, Paced) as error:
             calls = worker.api_calls(job.forge) - calls_before
             # The last allowed attempt ends the scan: a failed scan, not one more retry.
             limit = retry_limit(error, settings)
@@ -176,9 +195,6 @@ def register_tasks(app: Celery, settings: Settings) -> None:
                 queue_wait=None if waited is None else max(0.0, waited),
             )
         )
-        _observe(
-            lambda: worker.metrics.rate_limits(job.forge, worker.forge(job.forge).rate_limits())
-        )
         return result
 
 
@@ -186,6 +202,8 @@ def retry_limit(error: Exception, settings: Settings) -> int:
     """How many retries a scan gets. A busy repository may be locked by a worker that died
     mid-scan: its lock frees only after `scan_lock_seconds`, while RabbitMQ and the embedded
     queue hand the scan back at once, so "busy" is retried at least that long."""
+    if isinstance(error, Paced):
+        return MAX_PACED_RETRIES
     if isinstance(error, LockHeld):
         wait = max(settings.busy_retry_seconds, 1.0)
         return max(MAX_RETRIES, math.ceil(settings.scan_lock_seconds / wait) + 1)
@@ -196,6 +214,8 @@ def retry_reason(error: Exception) -> str:
     """The `reason` label of the retries metric."""
     if isinstance(error, RateLimited):
         return "rate-limited"
+    if isinstance(error, Paced):
+        return "paced"
     if isinstance(error, LockHeld):
         return "busy"
     return "transient"

@@ -1,0 +1,113 @@
+"""Pacing on the forge's rate-limit headers: onboarding scans stop at a reserve kept for
+pushes, pushes only when the window is all but spent, and a paced scan makes no call."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from prometheus_client import generate_latest
+
+from tests.fakeforge import FakeForge
+from tests.fakeforge.app_keys import AppKey
+from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO
+from workers.forge.base import RateBudget
+from workers.jobs import SCAN_TASK, ScanJob
+from workers.runtime.metrics import DeliveryMetrics
+from workers.runtime.settings import Settings
+from workers.runtime.state import open_state
+from workers.tasks import pacing
+from workers.tasks.celery_app import make_celery
+from workers.tasks.scan_task import MAX_PACED_RETRIES, Worker
+
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: a:1}]\n"
+PUSH = ScanJob(forge="github", repo=REPO, reason="push", installation_id=INSTALLATION_ID)
+ONBOARDING = ScanJob(
+    forge="github", repo=REPO, reason="installation", installation_id=INSTALLATION_ID
+)
+NOW = 1_000_000.0
+
+
+def test_onboarding_waits_at_its_reserve_while_pushes_go_on() -> None:
+    window = RateBudget(remaining=999, limit=5000, reset_at=NOW + 600)  # reserve: 1,000
+    assert pacing.wait_seconds(ONBOARDING, window, NOW) == 600
+    assert pacing.wait_seconds(PUSH, window, NOW) is None
+    plenty = RateBudget(remaining=1000, limit=5000, reset_at=NOW + 600)
+    assert pacing.wait_seconds(ONBOARDING, plenty, NOW) is None
+
+
+def test_pushes_wait_only_when_the_window_is_all_but_spent() -> None:
+    spent = RateBudget(remaining=pacing.SCAN_CALLS - 1, limit=5000, reset_at=NOW + 60)
+    assert pacing.wait_seconds(PUSH, spent, NOW) == 60
+
+
+def test_small_windows_still_keep_room_for_two_scans() -> None:
+    small = RateBudget(remaining=2 * pacing.SCAN_CALLS - 1, limit=100, reset_at=NOW + 60)
+    assert pacing.wait_seconds(ONBOARDING, small, NOW) == 60
+
+
+def test_a_window_that_has_reset_or_was_never_seen_never_waits() -> None:
+    past = RateBudget(remaining=0, limit=5000, reset_at=NOW - 1)
+    assert pacing.wait_seconds(PUSH, past, NOW) is None
+    assert pacing.wait_seconds(ONBOARDING, None, NOW) is None
+
+
+@pytest.fixture
+def settings(fake_forge: FakeForge, app_key: AppKey, tmp_path: Path) -> Settings:
+    fake_forge.register_app(APP_ID, app_key.public_pem)
+    fake_forge.create_repo(REPO, {"pod.yaml": POD})
+    fake_forge.add_installation(INSTALLATION_ID, [REPO])
+    return Settings.model_validate(
+        {
+            "github_api_url": fake_forge.github_api_url,
+            "github_app_id": APP_ID,
+            "github_private_key": app_key.private_pem,
+            "github_seconds_between_requests": 0,
+            "github_seconds_between_writes": 0,
+            "forge_read_retries": 0,
+            "data_dir": tmp_path / "data",
+        }
+    )
+
+
+def test_a_scan_shares_the_window_its_forge_described(settings: Settings) -> None:
+    worker = Worker(settings)
+    worker.scan(PUSH)
+    numbers = worker.state.numbers(pacing.NAMESPACE)
+    budget = pacing.recorded(numbers, "github", str(INSTALLATION_ID))
+    assert budget is not None
+    assert budget.limit == 5000 and 0 < budget.remaining < budget.limit  # the fake's headers
+    assert budget.reset_at > time.time()
+
+
+class RetryRequested(Exception):
+    pass
+
+
+def test_a_paced_scan_is_deferred_until_the_reset_without_a_call(
+    settings: Settings, fake_forge: FakeForge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = make_celery(settings).tasks[SCAN_TASK]
+    requested: list[tuple[float, int]] = []
+
+    def retry(*, exc: Exception, countdown: float, max_retries: int, **_: object) -> Exception:
+        requested.append((countdown, max_retries))
+        return RetryRequested()
+
+    monkeypatch.setattr(task, "retry", retry)
+    state = open_state(settings)
+    reset = time.time() + 900
+    low = RateBudget(remaining=500, limit=5000, reset_at=reset)
+    pacing.record(state, "github", {str(INSTALLATION_ID): low})
+    fake_forge.reset_requests()
+    with pytest.raises(RetryRequested):
+        task.run(ONBOARDING.to_dict())
+    assert fake_forge.requests == []  # paced before the first call
+    ((countdown, max_retries),) = requested
+    assert 900 - 5 <= countdown <= 900 + pacing.SPREAD_SECONDS
+    assert max_retries == MAX_PACED_RETRIES
+    assert task.run(PUSH.to_dict())["action"] == "opened"  # pushes still have their reserve
+    text = generate_latest(DeliveryMetrics(state).registry).decode()
+    assert 'pullpolicy_scan_retries_total{forge="github",reason="paced"} 1.0' in text
+    state.close()
