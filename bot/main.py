@@ -79,7 +79,7 @@ def create_app(
     receiver = make_receiver(secrets)
     # Not configured for GitHub yet: /setup can configure it while the server runs.
     pending = None if GITHUB in secrets else PendingGitHub(settings.data_dir, make_receiver)
-    status_page = StatusPage(settings)
+    status_page = StatusPage(settings, state=shared_state)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

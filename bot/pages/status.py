@@ -1,11 +1,13 @@
 """GET /status (HTML, or JSON when asked for it) and GET /status.json: is the bot configured,
-how many scans wait in the queue, and what the latest scans did. Never a secret."""
+how many scans wait in the queue (onboarding among them, with the rate-limit windows the
+workers pace on), and what the latest scans did. Never a secret."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,10 +18,16 @@ from starlette.responses import JSONResponse, Response
 from bot.pages.html import escape, link, page
 from workers.runtime.activity import Activity, open_activity
 from workers.runtime.app_credentials import CredentialsError, load_credentials
-from workers.runtime.queue_depth import queue_depth
+from workers.runtime.queue_depth import QueueDepth, queue_depth
+from workers.runtime.rate_budget import NAMESPACE as RATE_BUDGETS
+from workers.runtime.rate_budget import windows
 from workers.runtime.settings import Settings
+from workers.runtime.state import State
 
 LATEST_SCANS = 20
+# An onboarding scan's cost for the ETA: a first scan is ~11 requests on GitHub and ~27 on
+# GitLab (bench/bench_api_calls.py); workers.tasks.pacing budgets 30, and so does this.
+CALLS_PER_SCAN = 30
 BROKERS = {"embedded": "embedded SQLite queue", "redis": "Redis broker", "other": "broker"}
 
 
@@ -28,8 +36,10 @@ class StatusPage:
         self,
         settings: Settings,
         activity_factory: Callable[[Settings], Activity] = open_activity,
+        state: State | None = None,
     ) -> None:
         self._settings = settings
+        self._state = state  # the shared state, for the rate-limit windows
         self._activity_factory = activity_factory
         self._activity: Activity | None = None
         self._opening = threading.Lock()  # snapshots run in worker threads: open the store once
@@ -60,7 +70,24 @@ class StatusPage:
             "github": github_status(self._settings),
             "gitlab": {"configured": gitlab_configured(self._settings)},
             "queue": {"broker": depth.broker, "waiting": depth.waiting},
+            "onboarding": self._onboarding(depth),
             "scans": self._latest(),
+        }
+
+    def _onboarding(self, depth: QueueDepth) -> dict[str, Any]:
+        """Initial scans waiting, the windows the workers last saw, and an ETA at that rate:
+        each window refills `limit` requests an hour, a scan costs about CALLS_PER_SCAN."""
+        seen = windows(self._state.numbers(RATE_BUDGETS)) if self._state is not None else {}
+        per_hour = sum(budget.limit for budget in seen.values()) / CALLS_PER_SCAN
+        waiting = depth.backlog
+        eta = None if not waiting or not per_hour else round(waiting / per_hour * 3600)
+        return {
+            "waiting": waiting,
+            "eta_seconds": eta,
+            "windows": [
+                {"forge": forge, "installation": who, **asdict(budget)}
+                for (forge, who), budget in sorted(seen.items())
+            ],
         }
 
     def _latest(self) -> list[dict[str, Any]]:
@@ -98,7 +125,12 @@ def gitlab_configured(settings: Settings) -> bool:
 
 
 def render(snapshot: dict[str, Any]) -> str:
-    return _configuration(snapshot) + _queue(snapshot["queue"]) + _scans(snapshot["scans"])
+    return (
+        _configuration(snapshot)
+        + _queue(snapshot["queue"])
+        + _onboarding(snapshot["onboarding"])
+        + _scans(snapshot["scans"])
+    )
 
 
 def _configuration(snapshot: dict[str, Any]) -> str:
@@ -132,6 +164,39 @@ def _queue(queue: dict[str, Any]) -> str:
     waiting = queue["waiting"]
     count = "unknown" if waiting is None else f"{waiting} scan(s) waiting"
     return f'<h2>Queue</h2><p id="queue">{escape(count)} ({escape(broker)})</p>'
+
+
+def _onboarding(onboarding: dict[str, Any]) -> str:
+    waiting, eta = onboarding["waiting"], onboarding["eta_seconds"]
+    if waiting is None:
+        text = "unknown for this broker"
+    elif waiting == 0:
+        text = "no initial scan waiting"
+    else:
+        text = f"{waiting} initial scan(s) waiting behind pushes"
+        if eta is not None:
+            text += f", about {max(1, round(eta / 60))} min at the rate limits below"
+    rows = "".join(
+        "<tr>"
+        f"<td>{escape(window['forge'])}</td><td>{escape(window['installation'])}</td>"
+        f"<td>{escape(window['remaining'])} of {escape(window['limit'])}</td>"
+        f"<td>{escape(_utc(window['reset_at']))}</td>"
+        "</tr>"
+        for window in onboarding["windows"]
+    )
+    table = (
+        '<table id="rate-limits"><tr><th>Forge</th><th>Installation</th><th>Requests left</th>'
+        f"<th>Window resets (UTC)</th></tr>{rows}</table>"
+        if rows
+        else ""
+    )
+    return f'<h2>Onboarding</h2><p id="onboarding">{escape(text)}</p>{table}'
+
+
+def _utc(timestamp: float) -> str:
+    if not timestamp:
+        return "not said"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _scans(scans: list[dict[str, Any]]) -> str:

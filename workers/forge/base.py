@@ -11,6 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from workers.runtime.rate_budget import RateBudget
+
+__all__ = ["RateBudget"]  # re-exported: adapters and callers name it through the interface
+
 
 @dataclass(frozen=True)
 class RepoRef:
@@ -118,15 +122,6 @@ class CheckReport:
     title: str
     summary: str
     annotations: Sequence[Annotation] = field(default=())
-
-
-@dataclass(frozen=True)
-class RateBudget:
-    """A rate-limit window as the forge's last answer described it."""
-
-    remaining: int
-    limit: int
-    reset_at: float  # Unix time the window refills; 0 when the forge did not say
 
 
 class ForgeError(Exception):

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workers.jobs import SCAN_QUEUES
+from workers.jobs import BACKLOG_QUEUE, SCAN_QUEUES
 from workers.runtime.settings import Settings
 from workers.runtime.sqlite_queue import FILENAME as EMBEDDED_QUEUE_FILENAME
 
@@ -31,57 +31,59 @@ REDIS_TIMEOUT_SECONDS = 2.0
 class QueueDepth:
     broker: str  # "embedded" | "redis" | "other"
     waiting: int | None  # None: unknown for this broker, or the broker did not answer
+    backlog: int | None = None  # of which onboarding scans (BACKLOG_QUEUE)
 
 
 def queue_depth(settings: Settings) -> QueueDepth:
     if settings.embedded_queue:
-        return QueueDepth("embedded", _sqlite_depth(settings.data_dir / EMBEDDED_QUEUE_FILENAME))
-    url = settings.broker_url or ""
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return QueueDepth("redis", _redis_depth(url))
-    return QueueDepth("other", None)
+        depths = _sqlite_depth(settings.data_dir / EMBEDDED_QUEUE_FILENAME)
+        broker = "embedded"
+    elif (settings.broker_url or "").startswith(("redis://", "rediss://", "unix://")):
+        depths = _redis_depth(settings.broker_url or "")
+        broker = "redis"
+    else:
+        return QueueDepth("other", None)
+    if depths is None:
+        return QueueDepth(broker, None)
+    return QueueDepth(broker, sum(depths.values()), depths[BACKLOG_QUEUE])
 
 
-def _sqlite_depth(path: Path) -> int | None:
+def _sqlite_depth(path: Path) -> dict[str, int] | None:
     if not path.exists():
-        return 0  # no scan was ever queued
+        return dict.fromkeys(SCAN_QUEUES, 0)  # no scan was ever queued
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
     except sqlite3.Error:
         return None
     try:
-        row = connection.execute(
-            "SELECT COUNT(*) FROM messages WHERE queue IN (?, ?) AND available_at <= ?",
+        rows = connection.execute(
+            "SELECT queue, COUNT(*) FROM messages"
+            " WHERE queue IN (?, ?) AND available_at <= ? GROUP BY queue",
             (*SCAN_QUEUES, time.time()),
-        ).fetchone()
+        ).fetchall()
     except sqlite3.OperationalError as error:
         if "no such table" in str(error):
-            return 0  # nothing has created the table yet
+            return dict.fromkeys(SCAN_QUEUES, 0)  # nothing has created the table yet
         return None
     finally:
         connection.close()
-    return int(row[0])
+    return dict.fromkeys(SCAN_QUEUES, 0) | {str(queue): int(n) for queue, n in rows}
 
 
-def _redis_depth(url: str) -> int | None:
+def _redis_depth(url: str) -> dict[str, int] | None:
     import redis
 
     client = redis.Redis.from_url(
         url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
     )
-    keys = [
-        key
-        for queue in SCAN_QUEUES
-        for key in (
-            queue,
-            *(f"{queue}{KOMBU_PRIORITY_SEPARATOR}{step}" for step in KOMBU_PRIORITY_STEPS),
-        )
-    ]
+    steps = ("", *(f"{KOMBU_PRIORITY_SEPARATOR}{step}" for step in KOMBU_PRIORITY_STEPS))
     try:
         pipe = client.pipeline()
-        for key in keys:
-            pipe.llen(key)
-        return sum(int(size) for size in pipe.execute())
+        for queue in SCAN_QUEUES:
+            for step in steps:
+                pipe.llen(f"{queue}{step}")
+        sizes = iter(int(size) for size in pipe.execute())
+        return {queue: sum(next(sizes) for _ in steps) for queue in SCAN_QUEUES}
     except redis.RedisError:
         return None
     finally:

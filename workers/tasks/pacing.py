@@ -10,13 +10,11 @@ never runs the installation into 403s, and what people push still gets scanned m
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
 
-from workers.forge.base import RateBudget
 from workers.jobs import BACKLOG_QUEUE, ScanJob
+from workers.runtime.rate_budget import NAMESPACE, RateBudget, recorded
 from workers.runtime.state import State
 
-NAMESPACE = "rate-budget"
 UNINSTALLED = "token"  # budget key of a forge without installations (GitLab, a GitHub token)
 # What a scan costs at most, roughly: a first scan of the benchmark repository is ~11 calls on
 # GitHub and ~27 on GitLab (bench/bench_api_calls.py); writes add a few.
@@ -35,29 +33,6 @@ class Paced(Exception):
 
 def budget_key(job: ScanJob) -> str:
     return UNINSTALLED if job.installation_id is None else str(job.installation_id)
-
-
-def record(state: State, forge: str, budgets: Mapping[str, RateBudget]) -> None:
-    """Share what the forge last said about each window it answered for."""
-    values: dict[str, float] = {}
-    for who, budget in budgets.items():
-        values[f"{forge}|{who}|remaining"] = float(budget.remaining)
-        values[f"{forge}|{who}|limit"] = float(budget.limit)
-        values[f"{forge}|{who}|reset"] = budget.reset_at
-    if values:
-        state.put(NAMESPACE, values)
-
-
-def recorded(numbers: Mapping[str, float], forge: str, who: str) -> RateBudget | None:
-    prefix = f"{forge}|{who}|"
-    try:
-        return RateBudget(
-            int(numbers[prefix + "remaining"]),
-            int(numbers[prefix + "limit"]),
-            numbers[prefix + "reset"],
-        )
-    except KeyError:
-        return None
 
 
 def reserve(job: ScanJob, budget: RateBudget) -> int:

@@ -18,6 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from workers.forge.base import Forge, NotFound, PermissionDenied, RateLimited, Transient
 from workers.forge.factory import open_forge
 from workers.jobs import SCAN_TASK, ScanJob
+from workers.runtime import rate_budget
 from workers.runtime.activity import ScanRecorder
 from workers.runtime.logs import WORKER_LOGGER_NAME
 from workers.runtime.metrics import SharedMetrics
@@ -79,7 +80,7 @@ class Worker:
         finally:
             if job.forge in self._forges:  # what the forge's answers said of the window
                 budgets = self._forges[job.forge].rate_limits()
-                _observe(lambda: pacing.record(self.state, job.forge, budgets))
+                _observe(lambda: rate_budget.record(self.state, job.forge, budgets))
                 remaining = {who: budget.remaining for who, budget in budgets.items()}
                 _observe(lambda: self.metrics.rate_limits(job.forge, remaining))
 

@@ -13,12 +13,14 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from bot.main import create_app
-from bot.webhooks.enqueue import CeleryEnqueuer, InMemoryEnqueuer, enqueuer_for
+from bot.webhooks.enqueue import CeleryEnqueuer, EmbeddedEnqueuer, InMemoryEnqueuer, enqueuer_for
 from tests.bot.setup_helpers import SetupBot
 from tests.fakeforge import FakeForge
 from workers.jobs import SCAN_QUEUE, ScanJob
 from workers.runtime.activity import ScanRecord, SqliteActivity, open_activity
 from workers.runtime.queue_depth import queue_depth
+from workers.runtime.rate_budget import RateBudget
+from workers.runtime.rate_budget import record as record_budgets
 from workers.runtime.settings import Settings
 from workers.runtime.state import SqliteState
 
@@ -54,6 +56,7 @@ def test_unconfigured_bot_points_to_setup(client: TestClient) -> None:
         "github": {"configured": False},
         "gitlab": {"configured": False},
         "queue": {"broker": "embedded", "waiting": 0},
+        "onboarding": {"waiting": 0, "eta_seconds": None, "windows": []},
         "scans": [],
     }
     page = client.get("/status")
@@ -192,3 +195,37 @@ def test_redis_activity_keeps_the_newest(redis_url: str) -> None:
     finally:
         redis.Redis.from_url(url).delete("pullpolicy:activity:scans")
         activity.close()
+
+
+def test_onboarding_shows_the_backlog_the_windows_and_an_eta(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    state = SqliteState(tmp_path / "state.sqlite")
+    enqueuer = enqueuer_for(settings)
+    assert isinstance(enqueuer, EmbeddedEnqueuer)
+    initial = [
+        ScanJob(forge="github", repo=f"acme/r{n}", reason="installation") for n in range(300)
+    ]
+    enqueuer.enqueue_all_soon([(job, 0.0) for job in initial]).result(timeout=10)
+    enqueuer.enqueue(ScanJob(forge="github", repo="acme/pushed", reason="push"))
+    enqueuer.close()
+    reset = 1_900_000_000.0  # 2030-03-17 17:46:40 UTC
+    record_budgets(state, "github", {"42": RateBudget(4000, 5000, reset)})
+    with TestClient(create_app(settings, enqueuer=InMemoryEnqueuer(), state=state)) as client:
+        snapshot = client.get("/status.json").json()
+        page = client.get("/status").text
+    assert snapshot["queue"]["waiting"] == 301
+    onboarding = snapshot["onboarding"]
+    # 5,000 requests an hour at 30 a scan: 166.7 scans an hour, 300 scans in 6,480 s.
+    assert onboarding["waiting"] == 300 and onboarding["eta_seconds"] == 6480
+    assert onboarding["windows"] == [
+        {
+            "forge": "github",
+            "installation": "42",
+            "remaining": 4000,
+            "limit": 5000,
+            "reset_at": reset,
+        }
+    ]
+    assert "300 initial scan(s) waiting behind pushes, about 108 min" in page
+    assert "4000 of 5000" in page and "2030-03-17 17:46:40" in page
+    state.close()

@@ -12,16 +12,19 @@ from prometheus_client import generate_latest
 from tests.fakeforge import FakeForge
 from tests.fakeforge.app_keys import AppKey
 from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO
-from workers.forge.base import RateBudget
 from workers.jobs import SCAN_TASK, ScanJob
+from workers.runtime import rate_budget
 from workers.runtime.metrics import DeliveryMetrics
+from workers.runtime.rate_budget import RateBudget
 from workers.runtime.settings import Settings
 from workers.runtime.state import open_state
 from workers.tasks import pacing
 from workers.tasks.celery_app import make_celery
 from workers.tasks.scan_task import MAX_PACED_RETRIES, Worker
 
-POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: a:1}]\n"
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: a:1}]\n"
+)
 PUSH = ScanJob(forge="github", repo=REPO, reason="push", installation_id=INSTALLATION_ID)
 ONBOARDING = ScanJob(
     forge="github", repo=REPO, reason="installation", installation_id=INSTALLATION_ID
@@ -74,8 +77,8 @@ def settings(fake_forge: FakeForge, app_key: AppKey, tmp_path: Path) -> Settings
 def test_a_scan_shares_the_window_its_forge_described(settings: Settings) -> None:
     worker = Worker(settings)
     worker.scan(PUSH)
-    numbers = worker.state.numbers(pacing.NAMESPACE)
-    budget = pacing.recorded(numbers, "github", str(INSTALLATION_ID))
+    numbers = worker.state.numbers(rate_budget.NAMESPACE)
+    budget = rate_budget.recorded(numbers, "github", str(INSTALLATION_ID))
     assert budget is not None
     assert budget.limit == 5000 and 0 < budget.remaining < budget.limit  # the fake's headers
     assert budget.reset_at > time.time()
@@ -99,7 +102,7 @@ def test_a_paced_scan_is_deferred_until_the_reset_without_a_call(
     state = open_state(settings)
     reset = time.time() + 900
     low = RateBudget(remaining=500, limit=5000, reset_at=reset)
-    pacing.record(state, "github", {str(INSTALLATION_ID): low})
+    rate_budget.record(state, "github", {str(INSTALLATION_ID): low})
     fake_forge.reset_requests()
     with pytest.raises(RetryRequested):
         task.run(ONBOARDING.to_dict())

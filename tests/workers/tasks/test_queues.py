@@ -75,7 +75,8 @@ def test_the_embedded_queue_hands_out_a_push_before_the_backlog(
             enqueuer.enqueue(push)
     finally:
         enqueuer.close()
-    assert queue_depth(settings).waiting == len(BACKLOG) + len(PUSHES)  # both queues count
+    depth = queue_depth(settings)  # both queues count; the backlog is told apart
+    assert (depth.waiting, depth.backlog) == (len(BACKLOG) + len(PUSHES), len(BACKLOG))
     taken = _taken_order(settings, listed)
     # Both pushes first: a round robin would alternate (push, backlog, push, ...).
     assert taken[:2] == [push.repo for push in PUSHES]
@@ -91,7 +92,8 @@ def test_redis_hands_out_a_push_before_the_backlog(redis_url: str, tmp_path: Pat
         enqueuer.enqueue(job)
     for push in PUSHES:
         enqueuer.enqueue(push)
-    assert queue_depth(settings).waiting == len(BACKLOG) + len(PUSHES)
+    depth = queue_depth(settings)
+    assert (depth.waiting, depth.backlog) == (len(BACKLOG) + len(PUSHES), len(BACKLOG))
     taken = _taken_order(settings, SCAN_QUEUES)  # the worker consumes in its -Q order
     # Redis pops from the end of a list: the pushes come out oldest first, before any backlog.
     assert taken[:2] == [push.repo for push in PUSHES]
