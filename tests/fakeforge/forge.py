@@ -232,6 +232,20 @@ class FakeForge:
     ) -> None:
         self._state.faults.fail_next(count, Fault(status, retry_after, ratelimit_reset, body))
 
+    def limit_rate(self, limit: int | None, window_seconds: float = 3600.0) -> None:
+        """GitHub's primary rate limit per credential: `limit` requests per window (None: off)."""
+        self._state.rate_windows.configure(limit, window_seconds)
+
+    @property
+    def rate_limited(self) -> int:
+        """Requests refused for the primary rate limit since `limit_rate`."""
+        return self._state.rate_windows.refused
+
+    @property
+    def rate_counted(self) -> int:
+        """Requests counted against a rate-limit window since `limit_rate`."""
+        return self._state.rate_windows.counted
+
     def slow_next(self, count: int, seconds: float) -> None:
         self._state.faults.slow_next(count, seconds)
 

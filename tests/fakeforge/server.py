@@ -22,6 +22,7 @@ from typing import Any
 
 from tests.fakeforge.auth import AuthError
 from tests.fakeforge.github_web import GitHubWeb
+from tests.fakeforge.rate_windows import HEADER_PREFIX
 from tests.fakeforge.rest_api import (
     GitHubApi,
     GitHubGraphQlApi,
@@ -69,10 +70,25 @@ class ForgeApplication:
             time.sleep(delay)  # outside the lock: other requests keep flowing
         if fault is not None:
             return api.fault(fault)
+        windows = self.state.rate_windows
+        credential = request.headers.get("authorization", "")
+        limited = isinstance(api, GitHubApi) and windows.enabled
+        if limited:
+            refusal = windows.admit(credential)
+            if refusal is not None:
+                refused = api.error(403, "API rate limit exceeded for installation.")
+                refused.headers += refusal
+                return refused
         response = self._dispatch(api, request, request.segments[prefix_length:])
         if isinstance(api, GitHubApi):
             response = self._conditional(request, response)
         response.headers += api.common_headers()
+        if limited:  # the window's own numbers instead of the fixed ones
+            response.headers = [
+                (name, value)
+                for name, value in response.headers
+                if not name.lower().startswith(HEADER_PREFIX)
+            ] + windows.charge(credential, counted=response.status != 304)
         return response
 
     def _conditional(self, request: Request, response: Response) -> Response:

@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.fakeforge.app_manifests import ManifestRegistry
 from tests.fakeforge.auth import AuthRegistry
 from tests.fakeforge.faults import FaultSchedule
+from tests.fakeforge.rate_windows import RateWindows
 from tests.fakeforge.records import ChangeRequest, IdSequence, RepoRecords, utc_now
 from tests.fakeforge.store import (
     BLOB_MODE,
@@ -99,6 +100,7 @@ class ForgeState:
         self.auth = AuthRegistry()
         self.manifests = ManifestRegistry()  # Apps registered through the manifest flow
         self.faults = FaultSchedule()
+        self.rate_windows = RateWindows()  # off until a test sets a limit
         self.page_size_cap: int | None = None
         self.truncate_trees = False
         self.graphql_text_limit = 512 * 1024  # GraphQL Blob.text beyond this is truncated

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 
 from tests.fakeforge import FakeForge
 from tests.fakeforge_selftest.helpers import REPO, TOKEN, http, seeded
@@ -253,3 +254,41 @@ def test_request_log_records_api_calls_but_not_seeding(fake_forge: FakeForge) ->
         ("GET", f"/api/v3/repos/{REPO}"),
         ("GET", f"/api/v3/repos/{REPO}/branches/main"),
     ]
+
+
+def test_a_rate_limit_window_counts_per_credential_and_refuses_past_its_limit(
+    fake_forge: FakeForge,
+) -> None:
+    seeded(fake_forge)
+    fake_forge.limit_rate(3, window_seconds=3600)
+    answers = [http("GET", api(fake_forge, ""), token=TOKEN) for _ in range(4)]
+    assert [a.status for a in answers] == [200, 200, 200, 403]
+    assert [a.headers["x-ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert answers[3].json()["message"].startswith("API rate limit exceeded")
+    assert int(answers[0].headers["x-ratelimit-reset"]) > 0
+    assert (fake_forge.rate_limited, fake_forge.rate_counted) == (1, 3)
+    fake_forge.limit_rate(None)
+    assert http("GET", api(fake_forge, ""), token=TOKEN).status == 200
+
+
+def test_a_not_modified_answer_is_not_counted(fake_forge: FakeForge) -> None:
+    seeded(fake_forge)
+    fake_forge.limit_rate(10, window_seconds=3600)
+    first = http("GET", api(fake_forge, ""), token=TOKEN)
+    etag = first.headers["etag"]
+    again = http("GET", api(fake_forge, ""), token=TOKEN, headers={"If-None-Match": etag})
+    assert again.status == 304
+    assert fake_forge.rate_counted == 1
+    fake_forge.limit_rate(None)
+
+
+def test_a_window_refills_after_its_length(fake_forge: FakeForge) -> None:
+    seeded(fake_forge)
+    fake_forge.limit_rate(1, window_seconds=0.5)
+    assert http("GET", api(fake_forge, ""), token=TOKEN).status == 200
+    assert http("GET", api(fake_forge, ""), token=TOKEN).status == 403
+    deadline = time.monotonic() + 10
+    while http("GET", api(fake_forge, ""), token=TOKEN).status == 403:
+        assert time.monotonic() < deadline, "the window never refilled"
+        time.sleep(0.1)
+    fake_forge.limit_rate(None)

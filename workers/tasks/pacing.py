@@ -20,7 +20,6 @@ UNINSTALLED = "token"  # budget key of a forge without installations (GitLab, a 
 # GitHub and ~27 on GitLab (bench/bench_api_calls.py); writes add a few.
 SCAN_CALLS = 30
 BACKLOG_RESERVE_FRACTION = 0.2  # the share of a window onboarding leaves for pushes
-SPREAD_SECONDS = 60.0  # paced scans restart over this long after a reset, not all at once
 
 
 class Paced(Exception):
@@ -51,12 +50,13 @@ def wait_seconds(job: ScanJob, budget: RateBudget | None, now: float) -> float |
     return budget.reset_at - now
 
 
-def check(state: State, job: ScanJob, now: float) -> None:
-    """Raise Paced when `job` must wait for its forge's rate-limit window."""
+def check(state: State, job: ScanJob, now: float, spread_seconds: float) -> None:
+    """Raise Paced when `job` must wait for its forge's rate-limit window (then to start at
+    the reset plus up to `spread_seconds`, so paced scans do not all start at once)."""
     budget = recorded(state.numbers(NAMESPACE), job.forge, budget_key(job))
     wait = wait_seconds(job, budget, now)
     if wait is not None and budget is not None:
-        delay = wait + random.uniform(1.0, SPREAD_SECONDS)  # noqa: S311 (spreading, not secrecy)
+        delay = wait + random.uniform(0, spread_seconds)  # noqa: S311 (spreading, not secrecy)
         raise Paced(
             f"{budget.remaining} of {budget.limit} requests left until the window resets;"
             f" {'onboarding scans keep' if job.queue == BACKLOG_QUEUE else 'scans keep'}"

@@ -74,7 +74,7 @@ class Worker:
     def scan(self, job: ScanJob) -> ScanOutcome:
         """Raises LockHeld when another worker scans this repository or the installation is
         at its concurrency cap, Paced when its rate-limit window is spent (before any call)."""
-        pacing.check(self.state, job, time.time())
+        pacing.check(self.state, job, time.time(), self.settings.pacing_spread_seconds)
         try:
             return self._scan(job)
         finally:

@@ -108,7 +108,7 @@ def test_a_paced_scan_is_deferred_until_the_reset_without_a_call(
         task.run(ONBOARDING.to_dict())
     assert fake_forge.requests == []  # paced before the first call
     ((countdown, max_retries),) = requested
-    assert 900 - 5 <= countdown <= 900 + pacing.SPREAD_SECONDS
+    assert 900 - 5 <= countdown <= 900 + settings.pacing_spread_seconds
     assert max_retries == MAX_PACED_RETRIES
     assert task.run(PUSH.to_dict())["action"] == "opened"  # pushes still have their reserve
     text = generate_latest(DeliveryMetrics(state).registry).decode()
