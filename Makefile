@@ -50,14 +50,15 @@ docs: $(STAMP)
 
 # Refresh both locks after a dependency change in pyproject.toml (or requirements/build.in),
 # then commit them. Pins that still fit are kept; `make lock UPGRADE=--upgrade` takes the newest.
-# uv runs from a throwaway venv. runtime.txt (the Docker image) has lock.txt's versions, less dev.
+# uv runs from a throwaway venv. runtime.txt (the Docker image) has lock.txt's versions, less dev;
+# both carry the `render` extra (Helm's engine): the image, CI and `make` render charts.
 lock:
 	@tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
 	$(PYTHON) -m venv "$$tools" && "$$tools/bin/pip" install --quiet uv==$(UV_VERSION) && \
 	compile() { "$$tools/bin/uv" pip compile --quiet --generate-hashes --python-version $(LOCK_PYTHON) \
 	  --python-platform linux --custom-compile-command 'make lock' $(UPGRADE) "$$@"; } && \
-	compile --extra dev -o $(LOCK) pyproject.toml requirements/build.in && \
-	compile --constraint $(LOCK) -o $(RUNTIME_LOCK) pyproject.toml requirements/build.in
+	compile --extra dev --extra render -o $(LOCK) pyproject.toml requirements/build.in && \
+	compile --extra render --constraint $(LOCK) -o $(RUNTIME_LOCK) pyproject.toml requirements/build.in
 
 # Mutation testing of the guard, the patcher and the webhook decision path (docs/mutation.md):
 # CPU-heavy (minutes per module), so not part of `make test` nor CI. One module: MODULES=...

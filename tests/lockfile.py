@@ -68,9 +68,11 @@ def _entries(lock_text: str) -> list[str]:
 
 
 def project_requirements(*, dev: bool) -> list[Requirement]:
-    """What pyproject asks for ([project] dependencies, the dev extra) and build.in adds."""
+    """What pyproject asks for ([project] dependencies, the render extra that both locks carry,
+    the dev extra) and build.in adds."""
     pyproject = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
     texts = list(pyproject["project"]["dependencies"])
+    texts += pyproject["project"]["optional-dependencies"]["render"]
     if dev:
         texts += pyproject["project"]["optional-dependencies"]["dev"]
     texts += pyproject["build-system"]["requires"]
