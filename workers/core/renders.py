@@ -31,6 +31,14 @@ Rendered = Mapping[str, str]
 Render = Callable[[Mapping[str, bytes], str], dict[str, str]]
 
 
+@dataclass(frozen=True)
+class Renderers:
+    """The engines a scan may use; None: that kind of source is checked textually."""
+
+    helm: Render | None = None
+    kustomize: Render | None = None
+
+
 class RenderFailed(Exception):
     """The engine refused the input (missing dependency, `required` value, remote base...)."""
 
