@@ -14,6 +14,7 @@ from workers.cli.errors import CLEAN, FINDINGS
 from workers.cli.inputs import displayed, resolve, run_scan
 from workers.core.explain import github_annotations, text_report
 from workers.core.findings import FileReport
+from workers.core.renders import Verification
 from workers.core.sarif import sarif
 
 
@@ -24,22 +25,24 @@ def run_check(
     was skipped: a CI gate must not pass on manifests it could not read."""
     inputs = resolve(paths, config_file)
     reports: list[FileReport] = []
+    charts: list[Verification] = []
     failed_skip = False
-    for item, report in run_scan(inputs, fix=False):
+    for item, report in run_scan(inputs, fix=False, charts=charts):
         reports.append(displayed(report, item.prefix))
         failed_skip |= report.skipped is not None and (strict or item.config.strict)
     if output == "json":
-        sys.stdout.write(json.dumps(as_json(reports), indent=2) + "\n")
+        sys.stdout.write(json.dumps(as_json(reports, charts), indent=2) + "\n")
     elif output == "sarif":
-        sys.stdout.write(json.dumps(sarif(reports, version=__version__), indent=2) + "\n")
+        log = sarif(reports, version=__version__, charts=charts)
+        sys.stdout.write(json.dumps(log, indent=2) + "\n")
     elif output == "github":
         sys.stdout.write("".join(line + "\n" for line in github_annotations(reports)))
     else:
-        sys.stdout.write(text_report(reports))
+        sys.stdout.write(text_report(reports, charts))
     return FINDINGS if failed_skip or any(report.findings for report in reports) else CLEAN
 
 
-def as_json(reports: Sequence[FileReport]) -> dict[str, Any]:
+def as_json(reports: Sequence[FileReport], charts: Sequence[Verification] = ()) -> dict[str, Any]:
     return {
         "version": __version__,
         "findings": [asdict(f) for r in reports for f in r.findings],
@@ -47,4 +50,5 @@ def as_json(reports: Sequence[FileReport]) -> dict[str, Any]:
             {**asdict(e.finding), "reason": e.reason} for r in reports for e in r.exempted
         ],
         "skipped": [{"path": r.path, "reason": r.skipped} for r in reports if r.skipped],
+        "charts": [asdict(chart) for chart in charts],  # rendered before and after, or why not
     }

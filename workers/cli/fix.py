@@ -10,8 +10,9 @@ from pathlib import Path
 from workers.cli.errors import UsageError
 from workers.cli.inputs import displayed, resolve, run_scan
 from workers.cli.output import ReaderMayLeave
-from workers.core.explain import one_line, scope_phrase
+from workers.core.explain import one_line, scope_phrase, verification_line
 from workers.core.findings import Finding
+from workers.core.renders import Verification
 from workers.core.yamldoc import decode
 
 
@@ -29,7 +30,8 @@ def run_fix(
     messages = ReaderMayLeave(sys.stderr if to_stdout else sys.stdout)
     changed = remaining = 0
     fixed: list[Finding] = []  # what the fix changes, for the summary's words
-    for item, raw in run_scan(inputs, fix=True):
+    charts: list[Verification] = []
+    for item, raw in run_scan(inputs, fix=True, charts=charts):
         report = displayed(raw, item.prefix)
         if to_stdout:
             sys.stdout.buffer.write(
@@ -50,6 +52,8 @@ def run_fix(
             messages.write(_diff(report.path, item.tree.read(raw.path), raw.fixed))
         if not dry_run and not to_stdout:
             item.tree.write(raw.path, raw.fixed)
+    for chart in charts:
+        print(verification_line(chart), file=messages)
     verb = "would fix" if dry_run or to_stdout else "fixed"
     # The PR body's words: "5 containers and 1 Helm value in 4 files".
     summary = f"{verb} {scope_phrase(fixed)}"

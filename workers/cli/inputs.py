@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,10 +13,16 @@ from workers.cli.errors import UsageError
 from workers.config.loading import parse_config
 from workers.config.model import CONFIG_FILENAME, Config
 from workers.core.findings import Exempted, FileReport, Finding
+from workers.core.renders import Renderers, Verification
 from workers.core.tree import ReadError, ScanPlan, plan_scan, scan
+from workers.render import helm
 from workers.scan.localfs import LocalTree
 
 PROGRESS_MIN_FILES = 200
+NOT_RENDERED = (
+    "charts not rendered: install pullpolicy[render] (Helm's engine);"
+    " their values.yaml files are checked as text"
+)
 
 
 @dataclass(frozen=True)
@@ -50,19 +57,50 @@ def resolve(paths: Sequence[Path], config_file: Path | None) -> list[Input]:
     return inputs
 
 
-def run_scan(inputs: Sequence[Input], *, fix: bool) -> Iterator[tuple[Input, FileReport]]:
-    """Reports for every input, with a progress bar on stderr for large trees at a terminal."""
+def run_scan(
+    inputs: Sequence[Input], *, fix: bool, charts: list[Verification] | None = None
+) -> Iterator[tuple[Input, FileReport]]:
+    """Reports for every input, with a progress bar on stderr for large trees at a terminal.
+
+    Charts are rendered with Helm when its engine is installed; `charts` receives one line per
+    chart: verified (rendered before and after the fix) or why not, its root as displayed."""
     total = sum(item.plan.size for item in inputs)
     show = total >= PROGRESS_MIN_FILES and sys.stdout.isatty() and sys.stderr.isatty()
     done = 0
-    for item in inputs:
-        for report in scan(item.plan, item.tree.read, item.config, fix=fix):
-            done += 1
-            if show and (done % 50 == 0 or done == total):
-                _progress(done, total)
-            yield item, report
+    with _renderers(inputs) as renderers:
+        for item in inputs:
+
+            def heard(verification: Verification, prefix: str = item.prefix) -> None:
+                if charts is not None:
+                    root = verification.root
+                    shown = f"{prefix}/{root}" if prefix and root else prefix or root
+                    charts.append(replace(verification, root=shown))
+
+            for report in scan(
+                item.plan, item.tree.read, item.config, fix=fix, renderers=renderers,
+                verified=heard,
+            ):  # fmt: skip
+                done += 1
+                if show and (done % 50 == 0 or done == total):
+                    _progress(done, total)
+                yield item, report
     if show:
         sys.stderr.write("\r\x1b[2K")
+
+
+@contextmanager
+def _renderers(inputs: Sequence[Input]) -> Iterator[Renderers | None]:
+    """Helm's engine for the scan when a chart is to be scanned; without the `render` extra,
+    one line says the charts' values are read as text instead."""
+    if not any(item.plan.charts for item in inputs):
+        yield None
+        return
+    if not helm.available():
+        sys.stderr.write(NOT_RENDERED + "\n")
+        yield None
+        return
+    with helm.HelmEngine() as engine:
+        yield Renderers(helm=engine)
 
 
 def displayed(report: FileReport, prefix: str) -> FileReport:
@@ -71,7 +109,10 @@ def displayed(report: FileReport, prefix: str) -> FileReport:
         return report
 
     def moved(finding: Finding) -> Finding:
-        return replace(finding, path=f"{prefix}/{finding.path}")
+        rendered_in = finding.rendered_in
+        if rendered_in is not None:
+            rendered_in = prefix if rendered_in == "." else f"{prefix}/{rendered_in}"
+        return replace(finding, path=f"{prefix}/{finding.path}", rendered_in=rendered_in)
 
     return replace(
         report,

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from workers.config.model import Config
 from workers.core.findings import FileReport, Finding, Source
+from workers.core.renders import Verification
 
 WANTED = "Always"
 TITLE_PREFIX = "Set imagePullPolicy: Always"
@@ -76,12 +77,41 @@ def current_word(finding: Finding) -> str:
 
 
 def finding_subject(finding: Finding) -> str:
-    """What is being fixed, e.g. "Deployment/web container 'app' (nginx:1.25)"."""
+    """What is being fixed, e.g. "Deployment/web container 'app' (nginx:1.25)"; for a
+    rendered container, where it is rendered and the value that decides it."""
+    if finding.rendered_in is not None:
+        return _container_subject(finding) + rendered_suffix(finding)
     if finding.source is Source.HELM_VALUES:
         return f"Helm value '{one_line(finding.value_path or '?')}'"
+    return _container_subject(finding)
+
+
+def _container_subject(finding: Finding) -> str:
     obj = f"{one_line(finding.kind)}/{one_line(finding.name)}"
     where = f"{obj} container '{one_line(finding.container)}'"
     return f"{where} ({one_line(finding.image)})" if finding.image is not None else where
+
+
+def rendered_suffix(finding: Finding) -> str:
+    """ " rendered in chart 'x' from value 'image.pullPolicy'": rendered-only findings name
+    the render that holds the container; the finding's file and line are its source."""
+    if finding.rendered_in is None:
+        return ""
+    text = f" rendered in {path_text(finding.rendered_in)}"
+    if finding.value_path:
+        text += f" from value '{one_line(finding.value_path)}'"
+    return text
+
+
+def verification_line(verification: Verification) -> str:
+    """One chart or kustomization: verified (rendered before and after the fix) or why not."""
+    what = f"{verification.kind} {path_text(verification.root or '.')}"
+    if verification.verified:
+        counts = (
+            f"{verification.before} non-Always rendered before the fix, {verification.after} after"
+        )
+        return f"{what}: verified ({counts})"
+    return f"{what}: not verified: {one_line(verification.reason or 'no reason given')}"
 
 
 def finding_message(finding: Finding) -> str:
@@ -165,8 +195,9 @@ def violations(report: FileReport) -> list[tuple[Finding, str | None]]:
     return [(finding, unfixable.get(finding.fingerprint)) for finding in ordered]
 
 
-def text_report(reports: Sequence[FileReport]) -> str:
-    """Compiler-style lines for `pullpolicy check`, then skipped files, then one summary line."""
+def text_report(reports: Sequence[FileReport], charts: Sequence[Verification] = ()) -> str:
+    """Compiler-style lines for `pullpolicy check`, then skipped files, then the rendered
+    charts (`verification_line`s), then one summary line."""
     lines: list[str] = []
     skipped: list[str] = []
     found = exempted = 0
@@ -192,7 +223,8 @@ def text_report(reports: Sequence[FileReport]) -> str:
         f"{plural(found, 'finding')} in {plural(len(files_with_findings), 'file')}"
         f" ({', '.join(details)})"
     )
-    return "\n".join([*lines, *skipped, summary]) + "\n"
+    rendered = [verification_line(chart) for chart in charts]
+    return "\n".join([*lines, *skipped, *rendered, summary]) + "\n"
 
 
 def _escape_data(text: str) -> str:

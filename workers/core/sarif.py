@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workers.core.explain import ANNOTATION_TITLE, finding_message, one_line, violations
+from workers.core.explain import (
+    ANNOTATION_TITLE,
+    finding_message,
+    one_line,
+    verification_line,
+    violations,
+)
 from workers.core.findings import FileReport, Finding
+from workers.core.renders import Verification
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -73,8 +80,11 @@ def _rule() -> dict[str, object]:
     }
 
 
-def sarif(reports: Sequence[FileReport], *, version: str) -> dict[str, object]:
-    """One run of the `pullpolicy` driver; skipped files become execution notifications."""
+def sarif(
+    reports: Sequence[FileReport], *, version: str, charts: Sequence[Verification] = ()
+) -> dict[str, object]:
+    """One run of the `pullpolicy` driver; skipped files and rendered charts become execution
+    notifications (a warning when a chart is not verified)."""
     ordered = sorted(reports, key=lambda report: report.path)
     results = [
         _result(finding, not_fixed)
@@ -89,6 +99,14 @@ def sarif(reports: Sequence[FileReport], *, version: str) -> dict[str, object]:
         }
         for report in ordered
         if report.skipped is not None
+    ]
+    notifications += [
+        {
+            "level": "note" if chart.verified else "warning",
+            "message": {"text": verification_line(chart)},
+            "locations": [_location(chart.root or ".")],
+        }
+        for chart in charts
     ]
     run: dict[str, object] = {
         "tool": {

@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from workers.config.model import Config, Paths
+from workers.core.charts import check_chart
 from workers.core.findings import FileReport
 from workers.core.globs import glob_match
 from workers.core.helm import ValueRef, check_values, value_refs
 from workers.core.manifest import check_manifest
+from workers.core.renders import Renderers, Verification
 from workers.core.yamldoc import Unparseable, decode
 
 CHART_FILE = "Chart.yaml"
@@ -38,6 +40,8 @@ class Chart:
     root: str  # "" for a chart at the repository root
     templates: tuple[str, ...]
     values: str | None
+    files: tuple[str, ...] = ()  # every file under the root, sub-charts included: Helm reads them
+    parent: str | None = None  # the chart this one is unpacked in (under its charts/)
 
     @property
     def name(self) -> str:
@@ -73,7 +77,13 @@ def plan_scan(paths: Iterable[str], config: Config) -> ScanPlan:
             continue
         manifests.append(path)
     charts = tuple(
-        Chart(root, tuple(templates[root]), values.get(root))
+        Chart(
+            root,
+            tuple(templates[root]),
+            values.get(root),
+            tuple(p for p in all_paths if not root or _under(p, root)),
+            _chart_of(posixpath.dirname(root), roots) if root else None,
+        )
         for root in sorted(roots)
         if config.rules.helm_values
     )
@@ -87,9 +97,14 @@ def scan(
     *,
     fix: bool = False,
     declined: frozenset[str] = frozenset(),
+    renderers: Renderers | None = None,
+    verified: Callable[[Verification], None] = lambda verification: None,
 ) -> Iterator[FileReport]:
-    """One report per manifest and per chart values file, in plan order.
+    """One report per manifest, then the charts' reports, in plan order.
 
+    With a Helm engine in `renderers`, each chart (its sub-charts with it) is rendered and
+    reported at the sources that decide its containers, and `verified` hears how it went;
+    a chart Helm refuses, or any chart without an engine, has its values checked as text.
     Findings whose fingerprint is in `declined` are reported as exempted, never patched."""
     for path in plan.manifests:
         try:
@@ -98,7 +113,22 @@ def scan(
             yield FileReport(path, skipped=str(error))
             continue
         yield check_manifest(path, data, config, fix=fix, declined=declined)
+    render = renderers.helm if renderers is not None else None
+    rendered: set[str] = set()
     for chart in plan.charts:
+        if render is not None and (chart.parent is None or chart.parent not in rendered):
+            result = check_chart(
+                chart.root, chart.files, read, render, config,
+                fix=fix, declined=declined, unreadable=ReadError,
+            )  # fmt: skip
+            verified(result.verification)
+            if result.rendered:
+                rendered.add(chart.root)
+                yield from result.reports
+                continue
+        elif chart.parent is not None and chart.parent in rendered:
+            rendered.add(chart.root)  # rendered with its parent
+            continue
         report = _scan_chart(chart, read, fix=fix, declined=declined)
         if report is not None:
             yield report
