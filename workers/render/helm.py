@@ -126,10 +126,15 @@ def _read_line(stream: IO[bytes], timeout: float) -> bytes:
                 raise RenderFailed(f"the render is larger than {MAX_OUTPUT_BYTES >> 20} MiB")
 
 
+MAX_MESSAGE_CHARS = 400
+
+
 def _public(message: str, scratch: str) -> str:
-    """Helm's message, first line, without the temporary directory's path."""
-    first = message.strip().splitlines()[0] if message.strip() else "the render failed"
-    return first.replace(scratch + "/", "").replace(scratch, ".")
+    """Helm's message on one line (its first line is often only a location), without the
+    temporary directory's path."""
+    text = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    text = text.replace(scratch + "/", "").replace(scratch, ".") or "the render failed"
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
 def _repository_path(root: str, name: str) -> str:

@@ -14,8 +14,12 @@ from workers.cli.main import main
 def test_fix_then_check_is_clean(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = {p: p.read_bytes() for p in demo.rglob("*") if p.is_file()}
     assert main(["fix", str(demo)]) == 1
-    # The PR body's words: one of the six is a Helm value, not a container.
-    assert capsys.readouterr().out == "fixed 5 containers and 1 Helm value in 4 files\n"
+    # The PR body's words: one of the six is a Helm value, not a container; the chart is
+    # rendered before and after.
+    assert capsys.readouterr().out == (
+        f"chart {demo}/chart: verified (1 non-Always rendered before the fix, 0 after)\n"
+        "fixed 5 containers and 1 Helm value in 4 files\n"
+    )
     changed = {p for p, data in before.items() if p.read_bytes() != data}
     assert {p.relative_to(demo).as_posix() for p in changed} == {
         "apps/web.yaml",
