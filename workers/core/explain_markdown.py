@@ -22,6 +22,7 @@ from workers.core.explain import (
     scope_phrase,
 )
 from workers.core.findings import Exempted, Finding, Source
+from workers.core.renders import Verification
 
 DEFAULT_LIMIT = 65536  # GitHub's maximum PR body length
 HEADING = "## Set `imagePullPolicy: Always`"
@@ -50,13 +51,19 @@ MANIFEST_TABLE_HEAD = (
     "| Line | Object | Container | Image | Change |\n| ---: | --- | --- | --- | --- |"
 )
 HELM_TABLE_HEAD = "| Line | `values.yaml` key | Change |\n| ---: | --- | --- |"
+CHARTS_HEADING = "### Rendered charts"
+CHARTS_NOTE = (
+    "Containers in these charts were found in what Helm renders; each change is made in the"
+    " file that decides it (a `values.yaml` key or a template line), and a chart's changes are"
+    " kept only if rendering it again changes nothing but pull policies."
+)
 MORE_ROWS = "… and {count} more in this file"
 MORE_ITEMS = "- … and {count} more"
 MORE_FILES = "- … and {count} more files"
 HELM_NOTE = (
-    "**Helm charts:** in a chart's `values.yaml`, the fix sets the keys that feed"
-    " `imagePullPolicy` in the chart's templates. The templates stay as they are, and values"
-    " given at install time still override these defaults."
+    "**Helm charts:** the fix sets the `values.yaml` keys that decide `imagePullPolicy` in what"
+    " the chart renders (values given at install time still override these defaults), and"
+    " changes a template line only where no value decides it."
 )
 WHY_ALWAYS = """### Why `Always`
 
@@ -284,6 +291,22 @@ def _skipped(skipped: Sequence[tuple[str, str]], cap: int | None) -> str:
     return _folded_list(SKIPPED_SUMMARY.format(count=plural(len(skipped), "file")), lines, cap)
 
 
+def _charts(charts: Sequence[Verification], cap: int | None) -> str:
+    if not charts:
+        return ""
+    lines = []
+    for chart in charts:
+        root = code_span(chart.root or ".")
+        if chart.verified:
+            state = (
+                f"verified: rendered before ({chart.before} not `Always`) and after ({chart.after})"
+            )
+        else:
+            state = f"**not verified**: {code_span(chart.reason or 'no reason given')}"
+        lines.append(f"- {chart.kind} {root} — {state}")
+    return "\n\n".join([CHARTS_HEADING, CHARTS_NOTE, "\n".join(_capped(lines, cap))])
+
+
 def _counts(findings: Sequence[Finding]) -> str:
     runtime = sum(1 for finding in findings if finding.changes_runtime)
     explicit = len(findings) - runtime
@@ -301,6 +324,7 @@ class _Input:
     skipped: list[tuple[str, str]]
     version: str
     held_back: int
+    charts: list[Verification]
 
 
 def _held_back(count: int) -> str:
@@ -325,6 +349,7 @@ def _render(data: _Input, layout: _Layout) -> str:
         _never(findings, layout.items),
         _changes(data.by_file, layout),
         _held_back(data.held_back),
+        _charts(data.charts, layout.items),
         HELM_NOTE if has_helm and layout.prose else "",
         *((WHY_ALWAYS, TRADE_OFFS, HOW_TO_EXEMPT) if layout.prose else ()),
         _exempted(data.exempted, layout.items),
@@ -341,6 +366,7 @@ def _sorted_input(
     skipped: Sequence[tuple[str, str]],
     version: str,
     held_back: int,
+    charts: Sequence[Verification] = (),
 ) -> _Input:
     def order(finding: Finding) -> tuple[str, int, int, str]:
         return (finding.path, finding.line, finding.column, finding.fingerprint)
@@ -356,6 +382,7 @@ def _sorted_input(
         skipped=sorted(skipped),
         version=version,
         held_back=held_back,
+        charts=sorted(charts, key=lambda chart: chart.root),
     )
 
 
@@ -367,10 +394,12 @@ def pr_body(
     version: str,
     limit: int = DEFAULT_LIMIT,
     held_back: int = 0,
+    charts: Sequence[Verification] = (),
 ) -> str:
     """The PR description, at most `limit` characters, ending with the complete marker.
 
     `held_back` counts fixes left for a later pull request (the bot caps a PR's size).
+    `charts` lists the rendered charts: verified (rendered before and after) or why not.
 
     `skipped` holds (path, reason) pairs. Detail is dropped step by step (fold tables, cut
     rows, list files only, drop the prose) until the body fits; ValueError only when the
@@ -381,7 +410,7 @@ def pr_body(
         raise ValueError(
             f"the pullpolicy marker alone needs {len(marker)} characters; the limit is {limit}"
         )
-    data = _sorted_input(findings, exempted, skipped, version, held_back)
+    data = _sorted_input(findings, exempted, skipped, version, held_back, charts)
     for layout in _LAYOUTS:
         body = f"{_render(data, layout)}\n\n{marker}"
         if len(body) <= limit:

@@ -18,6 +18,7 @@ from workers.config.model import DEFAULT_BRANCH, Config
 from workers.core.explain import body_digest, commit_message, parse_marker, pr_title
 from workers.core.explain_markdown import pr_body
 from workers.core.findings import Exempted, Finding
+from workers.core.renders import Verification
 from workers.forge.base import (
     ChangeRequest,
     ChangeRequestDraft,
@@ -74,6 +75,7 @@ class Proposal:
     skipped: tuple[tuple[str, str], ...] = ()
     held_back: int = 0  # fixes left for the next PR: see MAX_FIXES_PER_PR
     too_big: tuple[str, ...] = ()  # files with more fixes than one PR carries: not proposed
+    charts: tuple[Verification, ...] = ()  # rendered charts: verified, or why not
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ def ensure_fix_pr(
             version=version,
             limit=forge.body_limit,
             held_back=proposal.held_back,
+            charts=proposal.charts,
         )
     facts = Facts(
         branch_name=branch,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from workers import __version__
@@ -11,6 +12,7 @@ from workers.config.loading import ConfigError, ConfigIssue, parse_config
 from workers.config.model import CONFIG_FILENAME, Config, Mode
 from workers.core.explain import finding_message
 from workers.core.findings import Exempted, FileReport, Finding
+from workers.core.renders import Renderers, Verification
 from workers.core.tree import MAX_FILE_BYTES, ReadError, ScanPlan, plan_scan, scan
 from workers.forge.base import (
     Annotation,
@@ -23,6 +25,7 @@ from workers.forge.base import (
     TreeEntry,
 )
 from workers.jobs import ScanJob
+from workers.render import helm
 from workers.runtime.logs import WORKER_LOGGER_NAME
 from workers.scan import pr
 from workers.scan.pr import (
@@ -87,7 +90,9 @@ def run(
     plan = plan_scan((p for p, e in entries.items() if not e.is_symlink), config)
     fix = config.mode == Mode.FIX
     files = _Files(forge, repo, head, entries)
-    reports = _scan_cached(plan, files, config, fix, declined, cache)
+    charts: list[Verification] = []
+    with _renderers(plan, job) as renderers:
+        reports = _scan_cached(plan, files, config, fix, declined, cache, renderers, charts.append)
     skipped = tuple((r.path, r.skipped) for r in reports if r.skipped is not None)
     skipped += tuple((p, "symbolic link: not followed") for p, e in entries.items() if e.is_symlink)
     findings = [finding for report in reports for finding in report.findings]
@@ -96,7 +101,7 @@ def run(
             forge.report(repo, _findings_report(head, reports))
         return _outcome(job, head, forge, start_calls, len(findings), "checked")
 
-    proposal = _proposal(head, branch, reports, skipped)
+    proposal = replace(_proposal(head, branch, reports, skipped), charts=tuple(charts))
     if dry_run:
         changed = ", ".join(change.path for change in proposal.changes) or "nothing"
         return _outcome(
@@ -166,21 +171,66 @@ def _scan_cached(
     fix: bool,
     declined: frozenset[str],
     cache: ReportCache | None,
+    renderers: Renderers | None = None,
+    verified: Callable[[Verification], None] = lambda verification: None,
 ) -> list[FileReport]:
+    """Manifests (through the cache when there is one), then charts: rendered charts read
+    every file under their root, fetched together with the manifests."""
     entries = files.entries
+    chart_files = sorted({path for chart in plan.charts for path in chart.files})
+    if renderers is None or renderers.helm is None:
+        chart_files = []
     if cache is None:
-        files.prefetch(plan.manifests)
-        return list(scan(plan, files.read, config, fix=fix, declined=declined))
+        files.prefetch([*plan.manifests, *chart_files])
+        return list(
+            scan(
+                plan,
+                files.read,
+                config,
+                fix=fix,
+                declined=declined,
+                renderers=renderers,
+                verified=verified,
+            )
+        )
     digest = scan_digest(config, declined, fix=fix)
     known = {path: cache.get((digest, path, entries[path].sha)) for path in plan.manifests}
     todo = ScanPlan(tuple(path for path, hit in known.items() if hit is None), plan.charts)
-    files.prefetch(todo.manifests)
-    fresh = {r.path: r for r in scan(todo, files.read, config, fix=fix, declined=declined)}
+    files.prefetch([*todo.manifests, *chart_files])
+    fresh = {
+        r.path: r
+        for r in scan(
+            todo,
+            files.read,
+            config,
+            fix=fix,
+            declined=declined,
+            renderers=renderers,
+            verified=verified,
+        )
+    }
     for path in todo.manifests:
         cache.put((digest, path, entries[path].sha), fresh[path])
     manifests = [known[path] or fresh[path] for path in plan.manifests]
     charts = [report for path, report in fresh.items() if path not in known]
     return [report for report in manifests if report is not None] + charts
+
+
+@contextmanager
+def _renderers(plan: ScanPlan, job: ScanJob) -> Iterator[Renderers | None]:
+    """Helm's engine, in its own child process for this scan, when there are charts: the Go
+    runtime never lives in a (forked) Celery worker. Without the `render` extra, charts are
+    checked as text and the log says so."""
+    if not plan.charts:
+        yield None
+        return
+    if not helm.available():
+        log.warning("charts not rendered: pullpolicy[render] is not installed",
+                    extra={"repository": job.repo})  # fmt: skip
+        yield None
+        return
+    with helm.HelmEngine() as engine:
+        yield Renderers(helm=engine)
 
 
 def _read_config(
