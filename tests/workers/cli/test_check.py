@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from workers.cli.main import main
+from workers.render import helm
 
 BROKEN_YAML = "apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n"
 POD_WITHOUT_CONTAINERS = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: 3\n"
@@ -104,3 +106,37 @@ def test_strict_passes_a_clean_tree(tmp_path: Path) -> None:
         "  - {name: a, image: a:1, imagePullPolicy: Always}\n"
     )
     assert main(["check", "--strict", str(tmp_path)]) == 0
+
+
+def test_without_helms_engine_charts_are_read_as_text_and_it_says_so(
+    demo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As without the `render` extra: `import helm_python` fails.
+    monkeypatch.setitem(sys.modules, "helm_python", None)
+    assert main(["check", str(demo), str(demo / "chart")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("charts not rendered: install pullpolicy[render]") == 1
+    assert f"{demo}/chart/values.yaml:7:15: Helm value 'image.pullPolicy'" in captured.out
+    assert "rendered in" not in captured.out and "chart " not in captured.out.split(":")[0]
+
+
+def test_with_helms_engine_a_chart_finding_names_its_render(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not helm.available():
+        pytest.skip("helm-python-sdk is not installed (the `render` extra)")
+    assert main(["check", "--format", "json", str(demo)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    [finding] = [f for f in report["findings"] if f["rendered_in"] is not None]
+    assert (finding["path"], finding["source"]) == (f"{demo}/chart/values.yaml", "helm-values")
+    assert finding["rendered_in"] == f"{demo}/chart"
+    assert report["charts"] == [
+        {
+            "kind": "chart",
+            "root": f"{demo}/chart",
+            "verified": True,
+            "reason": None,
+            "before": 1,
+            "after": 0,
+        }
+    ]
