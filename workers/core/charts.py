@@ -12,6 +12,7 @@ with the reason.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -31,6 +32,12 @@ from workers.core.renders import (
 from workers.core.volatile import Volatile
 from workers.core.yamldoc import BOM, encoding_of, strip_bom
 
+# A pull policy written as a line of text that a render carries (a ConfigMap holding the
+# chart's values, an embedded manifest): it counts as a pull policy too, as env vars do.
+POLICY_LINE = re.compile(
+    r"""^([ \t]*(?:-[ \t]+)?["']?[A-Za-z_]*pull_?policy["']?[ \t]*:[ \t]*)[^\r\n]*$""",
+    re.IGNORECASE | re.MULTILINE,
+)
 MAX_CANDIDATES = 60  # renders per chart are bounded: one per candidate, plus three
 NO_SOURCE = "no byte-minimal source edit found that renders it Always"
 KIND = "chart"
@@ -122,6 +129,28 @@ def _targets(rendered: Rendered, config: Config) -> dict[str, Finding]:
     }
 
 
+def _changed(
+    before: Rendered,
+    after: Rendered,
+    now: Mapping[str, Finding],
+    targets: Mapping[str, Finding],
+    config: Config,
+) -> str | None:
+    """`difference`, where pull-policy lines inside rendered text (a ConfigMap carrying the
+    values) count as pull policies too; no container may become a target that was not one."""
+    reason = difference(before, after, config)
+    if reason is None:
+        return None
+    if set(now) - set(targets):
+        return reason
+    blind = difference(_policy_lines_blind(before), _policy_lines_blind(after), config)
+    return reason if blind is not None else None
+
+
+def _policy_lines_blind(rendered: Rendered) -> dict[str, str]:
+    return {name: POLICY_LINE.sub(r"\1<policy>", text) for name, text in rendered.items()}
+
+
 def _unread(rendered: Rendered, config: Config) -> set[str]:
     """Rendered outputs the core cannot read (duplicate keys, bad YAML): a fix must add none."""
     return {r.path for r in rendered_reports(rendered, config) if r.skipped is not None}
@@ -162,9 +191,9 @@ def _attribute(
             after = render(_edited(files, texts, [candidate]), root)
         except (RenderFailed, Unfixable):
             continue
-        if difference(before, after, config) is not None or _unread(after, config) - unread:
-            continue
         still = _targets(after, config)
+        if _changed(before, after, still, targets, config) or _unread(after, config) - unread:
+            continue
         moved = tuple(left.pop(fp) for fp in list(left) if fp not in still)
         if moved:
             kept.append(_Attributed(candidate, moved))
@@ -195,7 +224,7 @@ def _verify(
         return _Final(f"edits dropped: {error}", len(_targets(before, config)))
     except RenderFailed as error:
         return _Final(f"edits dropped: the fixed chart does not render: {_reason(error)}", 0)
-    reason = difference(before, after, config)
+    reason = _changed(before, after, _targets(after, config), _targets(before, config), config)
     if reason is None and _unread(after, config) - _unread(before, config):
         reason = "a rendered output can no longer be read"
     if reason is None:
