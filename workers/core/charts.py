@@ -143,11 +143,11 @@ def _changed(
         return None
     if set(now) - set(targets):
         return reason
-    blind = difference(_policy_lines_blind(before), _policy_lines_blind(after), config)
+    blind = difference(policy_lines_blind(before), policy_lines_blind(after), config)
     return reason if blind is not None else None
 
 
-def _policy_lines_blind(rendered: Rendered) -> dict[str, str]:
+def policy_lines_blind(rendered: Rendered) -> dict[str, str]:
     return {name: POLICY_LINE.sub(r"\1<policy>", text) for name, text in rendered.items()}
 
 
