@@ -12,19 +12,27 @@ SCAN_QUEUE = "pullpolicy"  # pushes and pull request events: what people are wai
 BACKLOG_QUEUE = "pullpolicy.backlog"
 SCAN_QUEUES = (SCAN_QUEUE, BACKLOG_QUEUE)  # in the order workers take from them
 BACKLOG_REASONS = frozenset({"installation"})
+REVIEW = "review"  # the reason of a job that reviews a person's pull request
 
 
 @dataclass(frozen=True)
 class ScanJob:
-    """Scan one repository at one commit (or at its default branch head when `head_sha` is None)."""
+    """Scan one repository at one commit (or at its default branch head when `head_sha` is None).
+
+    A `review` job reviews a person's pull request instead: `pr_number` at `head_sha`, with the
+    configuration of `base_branch`. A PR from a fork is still read and written on `repo` (the
+    base repository), never on the fork."""
 
     forge: str  # "github" | "gitlab"
     repo: str  # "owner/name" on GitHub, the project path on GitLab
-    reason: str  # "push" | "installation" | "pull_request_closed" | "manual"
+    reason: str  # "push" | "installation" | "pull_request_closed" | "manual" | "review"
     head_sha: str | None = None
     installation_id: int | None = None  # GitHub App installation
     delivery_id: str | None = None  # the webhook delivery that caused it, for logs
     due_at: float | None = None  # Unix time it was queued to run at: the queue-wait metric
+    pr_number: int | None = None  # review: the PR number / MR iid
+    base_branch: str | None = None  # review: the branch whose .pullpolicy.yml applies
+    draft: bool = False  # review: the PR is a draft (reviewed only if the config says so)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -39,6 +47,9 @@ class ScanJob:
             installation_id=_optional_int(data.get("installation_id")),
             delivery_id=_optional_str(data.get("delivery_id")),
             due_at=_optional_float(data.get("due_at")),
+            pr_number=_optional_int(data.get("pr_number")),
+            base_branch=_optional_str(data.get("base_branch")),
+            draft=data.get("draft") is True,
         )
 
     @property
@@ -49,6 +60,15 @@ class ScanJob:
     def lock_key(self) -> str:
         """Scans of one repository never run concurrently: they share this key."""
         return f"{self.forge}:{self.repo}"
+
+    @property
+    def is_review(self) -> bool:
+        return self.reason == REVIEW
+
+    @property
+    def review_key(self) -> str:
+        """Reviews of one pull request never run concurrently (racing synchronize events)."""
+        return f"{self.lock_key}#{self.pr_number}"
 
 
 def _optional_str(value: object) -> str | None:

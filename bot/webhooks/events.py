@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workers.jobs import ScanJob
+from workers.jobs import REVIEW, ScanJob
 
 GITHUB = "github"
 GITLAB = "gitlab"
@@ -28,6 +28,9 @@ ZERO_SHA = "0" * 40
 REASON_PUSH = "push"
 REASON_INSTALLATION = "installation"
 REASON_PR_CLOSED = "pull_request_closed"
+REASON_REVIEW = REVIEW
+GITHUB_REVIEW_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
+GITLAB_REVIEW_ACTIONS = ("open", "update", "reopen")
 
 PING = "ping: pong"
 TAG_PUSH = "push of a tag, not a branch"
@@ -36,7 +39,10 @@ BOT_BRANCH_PUSH = "push to the bot's own branch"
 OTHER_BRANCH = "push to a branch other than the default branch"
 NOTHING_RELEVANT = "repository scanned before and the push touched no manifest or config file"
 NOT_OUR_PR = "pull request not from the bot's branch"
-PR_NOT_CLOSED = "pull request action is not a close or merge"
+PR_ACTION = "pull request action needs no review"
+BOT_PR_NOT_REVIEWED = "the bot's own pull request is never reviewed"
+PR_NOT_OPEN = "pull request is not open"
+MR_NO_NEW_COMMITS = "merge request updated without new commits"
 INSTALLATION_ACTION = "installation action needs no scan"
 NO_REPOSITORIES = "installation lists no repositories"
 UNHANDLED_EVENT = "event not handled"
@@ -161,15 +167,20 @@ def _installation_jobs(payload: Mapping[str, Any], field: str, delivery: str | N
 
 
 def _github_pull_request(payload: Mapping[str, Any], delivery: str | None) -> Decision:
-    if payload.get("action") != "closed":  # GitHub reports merges as closed + merged
-        return Ignored(PR_NOT_CLOSED)
+    action = payload.get("action")
+    if action != "closed" and action not in GITHUB_REVIEW_ACTIONS:
+        return Ignored(PR_ACTION)
     repository = _object(payload, "repository")
-    head = _object(_object(payload, "pull_request"), "head")
+    pull = _object(payload, "pull_request")
+    head = _object(pull, "head")
     head_repo = head.get("repo")
     same_repository = isinstance(head_repo, Mapping) and head_repo.get("full_name") == _string(
         repository, "full_name"
     )
-    if _string(head, "ref") != BOT_BRANCH or not same_repository:
+    ours = _string(head, "ref") == BOT_BRANCH and same_repository
+    if action != "closed":  # GitHub reports merges as closed + merged
+        return _github_review(payload, pull, delivery) if not ours else Ignored(BOT_PR_NOT_REVIEWED)
+    if not ours:
         return Ignored(NOT_OUR_PR)
     return [
         ScanJob(
@@ -178,6 +189,31 @@ def _github_pull_request(payload: Mapping[str, Any], delivery: str | None) -> De
             reason=REASON_PR_CLOSED,
             installation_id=_installation_id(payload),
             delivery_id=delivery,
+        )
+    ]
+
+
+def _github_review(
+    payload: Mapping[str, Any], pull: Mapping[str, Any], delivery: str | None
+) -> Decision:
+    """A person's PR to review: read at its head sha on the base repository (a fork's commits
+    are there too, under refs/pull/N/head), written only there."""
+    if pull.get("state") not in (None, "open"):
+        return Ignored(PR_NOT_OPEN)
+    number = pull.get("number", payload.get("number"))
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise MalformedPayload("pull_request.number is not an integer")
+    return [
+        ScanJob(
+            forge=GITHUB,
+            repo=_string(_object(payload, "repository"), "full_name"),
+            reason=REASON_REVIEW,
+            head_sha=_string(_object(pull, "head"), "sha"),
+            installation_id=_installation_id(payload),
+            delivery_id=delivery,
+            pr_number=number,
+            base_branch=_string(_object(pull, "base"), "ref"),
+            draft=pull.get("draft") is True,
         )
     ]
 
@@ -237,10 +273,18 @@ def _gitlab_push(
 
 def _gitlab_merge_request(payload: Mapping[str, Any], delivery: str | None) -> Decision:
     attributes = _object(payload, "object_attributes")
-    if attributes.get("action") not in ("close", "merge"):
-        return Ignored(PR_NOT_CLOSED)
+    action = attributes.get("action")
+    if action not in ("close", "merge", *GITLAB_REVIEW_ACTIONS):
+        return Ignored(PR_ACTION)
     from_same_project = attributes.get("source_project_id") == attributes.get("target_project_id")
-    if attributes.get("source_branch") != BOT_BRANCH or not from_same_project:
+    ours = attributes.get("source_branch") == BOT_BRANCH and from_same_project
+    if action in GITLAB_REVIEW_ACTIONS:
+        return (
+            _gitlab_review(payload, attributes, delivery)
+            if not ours
+            else Ignored(BOT_PR_NOT_REVIEWED)
+        )
+    if not ours:
         return Ignored(NOT_OUR_PR)
     return [
         ScanJob(
@@ -248,6 +292,31 @@ def _gitlab_merge_request(payload: Mapping[str, Any], delivery: str | None) -> D
             repo=_string(_object(payload, "project"), "path_with_namespace"),
             reason=REASON_PR_CLOSED,
             delivery_id=delivery,
+        )
+    ]
+
+
+def _gitlab_review(
+    payload: Mapping[str, Any], attributes: Mapping[str, Any], delivery: str | None
+) -> Decision:
+    """A person's MR to review, on the target project (a fork's commits are there too)."""
+    if attributes.get("action") == "update" and not attributes.get("oldrev"):
+        return Ignored(MR_NO_NEW_COMMITS)  # a title, label or description edit
+    if attributes.get("state") not in (None, "opened"):
+        return Ignored(PR_NOT_OPEN)
+    iid = attributes.get("iid")
+    if not isinstance(iid, int) or isinstance(iid, bool):
+        raise MalformedPayload("object_attributes.iid is not an integer")
+    return [
+        ScanJob(
+            forge=GITLAB,
+            repo=_string(_object(payload, "project"), "path_with_namespace"),
+            reason=REASON_REVIEW,
+            head_sha=_string(_object(attributes, "last_commit"), "id"),
+            delivery_id=delivery,
+            pr_number=iid,
+            base_branch=_string(attributes, "target_branch"),
+            draft=attributes.get("draft") is True or attributes.get("work_in_progress") is True,
         )
     ]
 

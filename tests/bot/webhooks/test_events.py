@@ -58,7 +58,15 @@ EXPECTED_GITHUB: dict[str, events.Decision] = {
     "push.1": Ignored(events.TAG_PUSH),
     "push.4": [job(HELLO, "push", head_sha=HELLO_PUSH_SHA, installation_id=1)],
     "push.5": [job(HELLO, "push", head_sha=HELLO_PUSH_SHA, installation_id=1)],
-    "pull_request.0": Ignored(events.PR_NOT_CLOSED),
+    "pull_request.0": [
+        job(
+            HELLO,
+            "review",
+            head_sha="ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+            pr_number=2,
+            base_branch="master",
+        )
+    ],
     "pull_request.3": Ignored(events.NOT_OUR_PR),
     "pull_request.4": Ignored(events.NOT_OUR_PR),
     "installation.0": Ignored(events.INSTALLATION_ACTION),
@@ -79,7 +87,16 @@ EXPECTED_GITLAB: dict[str, events.Decision] = {
     # total_commits_count (4) exceeds the commits listed (2): the list is cut, so it scans.
     "push": [job("mike/diaspora", "push", forge=events.GITLAB, head_sha=GITLAB_PUSH_SHA)],
     "tag_push": Ignored(events.TAG_PUSH),
-    "merge_request": Ignored(events.PR_NOT_CLOSED),
+    "merge_request": [
+        job(
+            "gitlabhq/gitlab-test",
+            "review",
+            forge=events.GITLAB,
+            head_sha="da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+            pr_number=1,
+            base_branch="master",
+        )
+    ],
 }
 
 
@@ -256,7 +273,48 @@ def test_bot_branch_pull_request_from_a_fork_is_ignored() -> None:
 def test_opening_the_bot_pull_request_is_ignored() -> None:
     data = payload("github", "pull_request.0")
     data["pull_request"]["head"]["ref"] = DEFAULT_BRANCH
-    assert github(data, "pull_request") == Ignored(events.PR_NOT_CLOSED)
+    assert github(data, "pull_request") == Ignored(events.BOT_PR_NOT_REVIEWED)
+
+
+@pytest.mark.parametrize("action", ["opened", "synchronize", "reopened", "ready_for_review"])
+def test_a_persons_pull_request_is_reviewed(action: str) -> None:
+    data = payload("github", "pull_request.0")
+    data["action"] = action
+    data["installation"] = {"id": 7}
+    data["pull_request"]["draft"] = True
+    (review,) = github(data, "pull_request")  # type: ignore[misc]
+    assert review.is_review and review.pr_number == 2 and review.draft
+    assert review.installation_id == 7 and review.base_branch == "master"
+    assert review.review_key == f"github:{HELLO}#2"
+
+
+def test_a_fork_pull_request_is_reviewed_on_the_base_repository() -> None:
+    data = payload("github", "pull_request.0")
+    data["pull_request"]["head"]["repo"]["full_name"] = "someone/Hello-World"
+    data["pull_request"]["head"]["ref"] = DEFAULT_BRANCH  # a fork's branch is not the bot's
+    (review,) = github(data, "pull_request")  # type: ignore[misc]
+    assert review.repo == HELLO and review.is_review
+
+
+@pytest.mark.parametrize("action", ["edited", "labeled", "assigned", "converted_to_draft"])
+def test_other_pull_request_actions_are_ignored(action: str) -> None:
+    data = payload("github", "pull_request.0")
+    data["action"] = action
+    assert github(data, "pull_request") == Ignored(events.PR_ACTION)
+
+
+def test_a_review_job_survives_the_queue() -> None:
+    (review,) = github("pull_request.0")  # type: ignore[misc]
+    assert ScanJob.from_dict(review.to_dict()) == review
+
+
+def test_merge_request_updates_without_commits_are_ignored() -> None:
+    data = payload("gitlab", "merge_request")
+    data["object_attributes"]["action"] = "update"
+    assert gitlab(data, "Merge Request Hook") == Ignored(events.MR_NO_NEW_COMMITS)
+    data["object_attributes"]["oldrev"] = "a" * 40
+    (review,) = gitlab(data, "Merge Request Hook")  # type: ignore[misc]
+    assert review.is_review and review.pr_number == 1
 
 
 def _bot_merge_request(action: str) -> dict[str, Any]:
@@ -273,8 +331,11 @@ def test_closing_or_merging_the_bot_merge_request_scans(action: str) -> None:
 
 def test_other_merge_request_actions_or_branches_are_ignored() -> None:
     assert gitlab(_bot_merge_request("update"), "Merge Request Hook") == Ignored(
-        events.PR_NOT_CLOSED
+        events.BOT_PR_NOT_REVIEWED
     )
+    approved = payload("gitlab", "merge_request")
+    approved["object_attributes"]["action"] = "approved"
+    assert gitlab(approved, "Merge Request Hook") == Ignored(events.PR_ACTION)
     other = payload("gitlab", "merge_request")
     other["object_attributes"]["action"] = "merge"
     assert gitlab(other, "Merge Request Hook") == Ignored(events.NOT_OUR_PR)
