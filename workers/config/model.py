@@ -12,7 +12,7 @@ import textwrap
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 CONFIG_FILENAME = ".pullpolicy.yml"
 DEFAULT_BRANCH = "pullpolicy/always-pull-images"
@@ -49,6 +49,17 @@ class _Model(BaseModel):
 class Mode(StrEnum):
     FIX = "fix"
     CHECK = "check"
+
+
+class ReviewMode(StrEnum):
+    SUGGEST = "suggest"
+    CHECK = "check"
+    OFF = "off"
+
+
+class ReviewConclusion(StrEnum):
+    NEUTRAL = "neutral"
+    FAILURE = "failure"
 
 
 class NeverPolicy(StrEnum):
@@ -133,6 +144,21 @@ class Config(_Model):
     """Containers never reported nor fixed, whatever the rules say."""
     pull_request: PullRequest = Field(default_factory=PullRequest)
     """How the fix pull request (merge request on GitLab) looks."""
+    review: ReviewMode = ReviewMode.SUGGEST
+    """People's pull requests: `suggest` reports findings on the lines they add (check run or
+    commit status) and suggests each fix in a review comment; `check` only reports; `off` does
+    neither. Read from the pull request's base branch, so a pull request cannot change it."""
+    review_conclusion: ReviewConclusion = ReviewConclusion.NEUTRAL
+    """How the review's check run (commit status on GitLab) ends when a pull request adds
+    findings: `neutral`, or `failure` to make it a required check."""
+    review_drafts: bool = False
+    """Review draft pull requests too."""
+
+    @field_validator("review", mode="before")
+    @classmethod
+    def _unquoted_off(cls, value: object) -> object:
+        """YAML 1.1 reads an unquoted `review: off` as false: it means "off"."""
+        return ReviewMode.OFF if value is False else value
 
 
 DEFAULT_CONFIG = Config()

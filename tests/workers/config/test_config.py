@@ -63,6 +63,9 @@ pull_request:
   reviewers: [alice]
   assignees: [bob]
   draft: true
+review: check
+review_conclusion: failure
+review_drafts: true
 """
 
 FULL_EXAMPLE_DATA: dict[str, Any] = {
@@ -95,6 +98,9 @@ FULL_EXAMPLE_DATA: dict[str, Any] = {
         "assignees": ["bob"],
         "draft": True,
     },
+    "review": "check",
+    "review_conclusion": "failure",
+    "review_drafts": True,
 }
 
 
@@ -462,3 +468,21 @@ def test_defaults_yaml_documents_every_key_and_parses_to_the_defaults() -> None:
         assert any(line.strip().startswith(f"{name}: ") for line in text.splitlines()), path
     described = Config.model_fields["mode"].description
     assert described and f"# {described}\nmode: " in text
+
+
+def test_review_keys_default_to_suggest_neutral_and_no_drafts() -> None:
+    from workers.config.model import ReviewConclusion, ReviewMode
+
+    default = parse_config("")
+    assert default.review == ReviewMode.SUGGEST
+    assert default.review_conclusion == ReviewConclusion.NEUTRAL
+    assert not default.review_drafts
+    strict = parse_config("review: check\nreview_conclusion: failure\nreview_drafts: true\n")
+    assert (strict.review, strict.review_conclusion, strict.review_drafts) == (
+        ReviewMode.CHECK,
+        ReviewConclusion.FAILURE,
+        True,
+    )
+    assert parse_config("review: off\n").review == ReviewMode.OFF  # YAML 1.1 reads false
+    with pytest.raises(ConfigError, match="review"):
+        parse_config("review: request-changes\n")
