@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from tests.fakeforge.app_manifests import (
     manifest_problems,
 )
 from tests.fakeforge.faults import Fault
-from tests.fakeforge.records import ChangeRequestRecord
+from tests.fakeforge.records import ChangeRequestRecord, DiffComment
 from tests.fakeforge.server import ServerThread
 from tests.fakeforge.state import HUMAN, ForgeState
 
@@ -151,6 +152,67 @@ class FakeForge:
     def statuses(self, full_name: str) -> list[dict[str, Any]]:
         with self._state.lock:
             return [s.as_dict() for s in self._state.require_repo(full_name).records.statuses]
+
+    # -- people's pull requests and reviews -------------------------------------------------------
+
+    def open_pull(
+        self,
+        full_name: str,
+        branch: str,
+        files: Mapping[str, bytes | str | None],
+        author: str = "octocat",
+        *,
+        fork: str | None = None,
+        draft: bool = False,
+    ) -> int:
+        """A person's pull request of one commit on the default branch (from `fork`: its
+        head kept here under refs/pull/N/head); returns its number."""
+        with self._state.lock:
+            return self._state.open_pull(full_name, branch, files, author, fork, draft)
+
+    def push_to_pull(
+        self, full_name: str, number: int, files: Mapping[str, bytes | str | None], message: str
+    ) -> str:
+        with self._state.lock:
+            return self._state.push_to_pull(full_name, number, files, message)
+
+    def pull_head(self, full_name: str, number: int) -> str:
+        with self._state.lock:
+            change = self._state.change_request(full_name, number)
+            return self._state.require_repo(full_name).live_head(change)
+
+    def commit_suggestion(self, full_name: str, number: int, comment_id: int) -> str:
+        """What "Commit suggestion" does: the comment's suggested lines, committed."""
+        with self._state.lock:
+            return self._state.commit_suggestion(full_name, number, comment_id)
+
+    def diff_comments(self, full_name: str, number: int) -> list[DiffComment]:
+        """Review comments (GitHub) or diff discussion notes (GitLab), oldest first (copies)."""
+        with self._state.lock:
+            change = self._state.change_request(full_name, number)
+            return [replace(comment) for comment in change.diff_comments]
+
+    def reviews(self, full_name: str, number: int) -> list[tuple[str, str]]:
+        """(state, body) of each review submitted on a pull request."""
+        with self._state.lock:
+            change = self._state.change_request(full_name, number)
+            return [(review.state, review.body) for review in change.reviews]
+
+    def reply_to_comment(self, full_name: str, number: int, comment_id: int, body: str) -> None:
+        """A person answers a diff comment (seeding: not an API call)."""
+        with self._state.lock:
+            change = self._state.change_request(full_name, number)
+            parent = next(c for c in change.diff_comments if c.id == comment_id)
+            self._state.user_id("octocat")
+            change.diff_comments.append(
+                replace(
+                    parent,
+                    id=self._state.ids.next(),
+                    author="octocat",
+                    body=body,
+                    in_reply_to=parent.in_reply_to or parent.id,
+                )
+            )
 
     # -- credentials ----------------------------------------------------------------------------
 

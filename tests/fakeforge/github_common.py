@@ -11,14 +11,14 @@ from tests.fakeforge.web import ApiCall, ApiError, JsonObject
 DOCS = "https://docs.github.com/rest"
 
 
-def error_body(status: int, message: str, errors: list[JsonObject] | None = None) -> JsonObject:
+def error_body(status: int, message: str, errors: list[Any] | None = None) -> JsonObject:
     body: JsonObject = {"message": message, "documentation_url": DOCS, "status": str(status)}
     if errors is not None:
         body["errors"] = errors
     return body
 
 
-def fail(status: int, message: str, errors: list[JsonObject] | None = None) -> NoReturn:
+def fail(status: int, message: str, errors: list[Any] | None = None) -> NoReturn:
     raise ApiError(status, error_body(status, message, errors))
 
 

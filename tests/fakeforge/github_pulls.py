@@ -61,7 +61,8 @@ class GitHubPullRoutes:
         head = repo.live_head(change)
         base = repo.branch_head(change.target_branch) or change.base_sha
         people = self.state.user_ids
-        return view(call).pull(repo, change, people, (head, base), full)
+        fork = self.state.repo(change.head_repo) if change.head_repo else None
+        return view(call).pull(repo, change, people, (head, base), full, head_repo=fork)
 
     # -- pulls ---------------------------------------------------------------------------------
 
@@ -78,7 +79,13 @@ class GitHubPullRoutes:
             change
             for change in repo.records.change_requests.values()
             if (state == "all" or change.state == state)
-            and (not colon or (head_owner == repo.owner and change.source_branch == head_branch))
+            and (
+                not colon
+                or (
+                    head_owner == (change.head_repo or repo.full_name).rpartition("/")[0]
+                    and change.source_branch == head_branch
+                )
+            )
             and (base is None or change.target_branch == base)
         ]
         newest_first = request.arg("direction", "desc") == "desc"

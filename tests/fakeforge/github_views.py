@@ -475,21 +475,32 @@ class GitHubView:
         people: dict[str, int],
         shas: tuple[str, str],
         full: bool,
+        head_repo: Repository | None = None,
     ) -> JsonObject:
-        """`shas`: (head sha, base sha). `full` adds the fields only GET /pulls/{n} carries."""
+        """`shas`: (head sha, base sha). `full` adds the fields only GET /pulls/{n} carries.
+        `head_repo`: the fork a pull request comes from."""
         api = self.repo_api(repo)
         html = f"{self.repo_html(repo)}/pull/{change.number}"
         url = f"{api}/pulls/{change.number}"
         repo_json = self.repository(repo, people[repo.owner])
         owner = self.user(repo.owner, people[repo.owner])
 
-        def side(branch: str, sha: str) -> JsonObject:
+        def side(branch: str, sha: str, where: Repository | None = None) -> JsonObject:
+            if where is None:
+                return {
+                    "label": f"{repo.owner}:{branch}",
+                    "ref": branch,
+                    "sha": sha,
+                    "user": owner,
+                    "repo": repo_json,
+                }
+            where_owner = people[where.owner]  # every repository's owner has an id
             return {
-                "label": f"{repo.owner}:{branch}",
+                "label": f"{where.owner}:{branch}",
                 "ref": branch,
                 "sha": sha,
-                "user": owner,
-                "repo": repo_json,
+                "user": self.user(where.owner, where_owner),
+                "repo": self.repository(where, where_owner),
             }
 
         result: JsonObject = {
@@ -508,7 +519,7 @@ class GitHubView:
             "merge_commit_sha": change.merge_commit_sha,
             "requested_reviewers": [self.user(login, people[login]) for login in change.reviewers],
             "requested_teams": [],
-            "head": side(change.source_branch, shas[0]),
+            "head": side(change.source_branch, shas[0], head_repo),
             "base": side(change.target_branch, shas[1]),
             "_links": {
                 name: {"href": href}

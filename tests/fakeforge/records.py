@@ -54,6 +54,39 @@ class Comment:
 
 
 @dataclass
+class Review:
+    """A submitted pull request review (GitHub)."""
+
+    id: int
+    author: str
+    body: str
+    state: str  # "COMMENTED" | "APPROVED" | "CHANGES_REQUESTED"
+    commit_id: str
+    submitted_at: datetime = field(default_factory=utc_now)
+
+
+@dataclass
+class DiffComment:
+    """A comment on a change request's diff: a GitHub review comment (a reply names its
+    thread's first comment) or a note of a GitLab discussion (`discussion` groups them)."""
+
+    id: int
+    author: str
+    path: str
+    body: str
+    commit_id: str
+    line: int | None
+    start_line: int | None = None
+    review_id: int | None = None
+    in_reply_to: int | None = None
+    discussion: str | None = None
+    resolved: bool = False
+    diff_hunk: str = ""
+    created_at: datetime = field(default_factory=utc_now)
+    updated_at: datetime = field(default_factory=utc_now)
+
+
+@dataclass
 class ChangeRequest:
     id: int
     number: int
@@ -77,6 +110,9 @@ class ChangeRequest:
     merged_at: datetime | None = None
     merged_by: str | None = None
     merge_commit_sha: str | None = None
+    head_repo: str | None = None  # a fork's full name: its head is refs/pull/N/head here
+    reviews: list[Review] = field(default_factory=list)
+    diff_comments: list[DiffComment] = field(default_factory=list)
 
     def touch(self) -> None:
         self.updated_at = utc_now()
@@ -204,6 +240,7 @@ class RepoRecords:
         for change in self.change_requests.values():
             if (
                 change.state == "open"
+                and change.head_repo is None
                 and change.source_branch == source_branch
                 and change.target_branch == target_branch
             ):

@@ -14,6 +14,7 @@ from tests.fakeforge.github_common import error_body
 from tests.fakeforge.github_git import GitHubGitRoutes
 from tests.fakeforge.github_graphql import GitHubGraphQlRoutes
 from tests.fakeforge.github_pulls import GitHubPullRoutes
+from tests.fakeforge.github_reviews import GitHubReviewRoutes
 from tests.fakeforge.gitlab_merge_requests import GitLabMergeRequestRoutes
 from tests.fakeforge.gitlab_repository import GitLabRepositoryRoutes
 from tests.fakeforge.state import ForgeState
@@ -60,6 +61,7 @@ class GitHubApi:
             *GitHubAppRoutes(state).routes(),
             *GitHubCheckRoutes(state).routes(),
             *GitHubPullRoutes(state).routes(),
+            *GitHubReviewRoutes(state).routes(),
             *GitHubGitRoutes(state).routes(),
         ]
 

@@ -24,6 +24,7 @@ from tests.fakeforge.store import (
     Signature,
     TreeEdit,
 )
+from tests.fakeforge.suggestions import apply_lines, suggested
 
 HUMAN = ("Human", "human@example.com")
 
@@ -83,11 +84,19 @@ class Repository:
         return self.bare.commit_tree(tree, parents, message, author, committer or author)
 
     def live_head(self, change: ChangeRequest) -> str:
-        """A change request's head: its branch while it exists, else the last one seen."""
-        head = self.branch_head(change.source_branch)
+        """A change request's head: its branch while it exists, else the last one seen. A
+        fork's head lives here as refs/pull/N/head, as on GitHub."""
+        if change.head_repo is not None:
+            head = self.bare.ref(pull_ref(change.number))
+        else:
+            head = self.branch_head(change.source_branch)
         if head is not None and change.state == "open":
             change.head_sha = head
         return change.head_sha
+
+
+def pull_ref(number: int) -> str:
+    return f"refs/pull/{number}/head"
 
 
 class ForgeState:
@@ -213,3 +222,76 @@ class ForgeState:
         change.merge_commit_sha = result
         change.close()
         return result
+
+    # -- people's pull requests and their suggestions -------------------------------------------
+
+    def open_pull(
+        self,
+        full_name: str,
+        branch: str,
+        files: Mapping[str, bytes | str | None],
+        author: str,
+        fork: str | None = None,
+        draft: bool = False,
+    ) -> int:
+        """A person's change request: one commit on the default branch's head, on `branch`
+        here, or (from the fork `fork`) under refs/pull/N/head as GitHub keeps it."""
+        repository = self.require_repo(full_name)
+        self.user_id(author)
+        base = repository.branch_head(repository.default_branch)
+        assert base is not None
+        sha = repository.commit(
+            base, repository.file_edits(files), f"Change {branch}", Signature.now(*HUMAN)
+        )
+        number = repository.records.next_number()
+        if fork is None:
+            repository.bare.update_ref(f"refs/heads/{branch}", sha, None)
+        else:
+            repository.bare.update_ref(pull_ref(number), sha, None)
+        change = ChangeRequest(
+            id=self.ids.next(),
+            number=number,
+            title=f"Change {branch}",
+            body="",
+            source_branch=branch,
+            target_branch=repository.default_branch,
+            author=author,
+            head_sha=sha,
+            base_sha=base,
+            draft=draft,
+            head_repo=fork,
+        )
+        repository.records.change_requests[number] = change
+        return number
+
+    def push_to_pull(
+        self, full_name: str, number: int, files: Mapping[str, bytes | str | None], message: str
+    ) -> str:
+        """A person's next commit on a change request's head (a fork's too)."""
+        repository = self.require_repo(full_name)
+        change = self.change_request(full_name, number)
+        head = repository.live_head(change)
+        sha = repository.commit(head, repository.file_edits(files), message, Signature.now(*HUMAN))
+        ref = pull_ref(number) if change.head_repo else f"refs/heads/{change.source_branch}"
+        repository.bare.update_ref(ref, sha, head)
+        change.head_sha = sha
+        return sha
+
+    def commit_suggestion(self, full_name: str, number: int, comment_id: int) -> str:
+        """ "Commit suggestion" on one diff comment: its block replaces the lines it covers."""
+        repository = self.require_repo(full_name)
+        change = self.change_request(full_name, number)
+        comment = next(c for c in change.diff_comments if c.id == comment_id)
+        found = suggested(comment.body)
+        if found is None or comment.line is None:
+            raise ValueError(f"comment {comment_id} suggests nothing")
+        lines, above, below = found
+        first = comment.start_line or comment.line - above
+        last = comment.line + below
+        head = repository.live_head(change)
+        data = repository.bare.read_path(head, comment.path)
+        assert data is not None
+        content = apply_lines(data, first, last, lines)
+        return self.push_to_pull(
+            full_name, number, {comment.path: content}, f"Apply suggestion to {comment.path}"
+        )

@@ -145,6 +145,20 @@ def drive_every_endpoint(forge: FakeForge) -> Scenario:
     s.call(f"POST {comments}", f"{repo}/issues/999/comments", {"body": "hi"}, 404)
     s.call(f"GET {comments}", f"{repo}/issues/{n}/comments")
     s.call(f"GET {comments}", f"{repo}/issues/999/comments", expect=404)
+    person = forge.open_pull(REPO, "feature", {"k8s/new.yaml": "a: 1\nb: 2\n"})
+    pulls = f"{r}/pulls/{{pull_number}}"
+    s.call(f"GET {pulls}/files", f"{repo}/pulls/{person}/files")
+    placed = {"path": "k8s/new.yaml", "body": "x", "start_line": 1, "line": 2, "side": "RIGHT"}
+    review = {"event": "COMMENT", "body": "b", "comments": [placed]}
+    s.call(f"POST {pulls}/reviews", f"{repo}/pulls/{person}/reviews", review)
+    outside = {"event": "COMMENT", "body": "b", "comments": [dict(placed, line=9)]}
+    s.call(f"POST {pulls}/reviews", f"{repo}/pulls/{person}/reviews", outside, 422)
+    (thread,) = s.call(f"GET {pulls}/comments", f"{repo}/pulls/{person}/comments")
+    replies = f"{pulls}/comments/{{comment_id}}/replies"
+    reply = {"body": "fixed"}
+    s.call(f"POST {replies}", f"{repo}/pulls/{person}/comments/{thread['id']}/replies", reply, 201)
+    s.call(f"POST {replies}", f"{repo}/pulls/{person}/comments/1/replies", reply, 404)
+    s.call(f"GET {pulls}/comments", f"{repo}/pulls/{person}/comments")
     s.call("GET /rate_limit", "/rate_limit")
     manifest: dict[str, Any] = {"name": "schema-app", "url": "https://example.com"}
     manifest.update(default_events=["push"], default_permissions={"contents": "write"})

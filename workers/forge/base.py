@@ -124,6 +124,39 @@ class CheckReport:
     annotations: Sequence[Annotation] = field(default=())
 
 
+@dataclass(frozen=True)
+class ChangedFile:
+    """One file a change request changes, with its unified-diff hunks (None when the forge
+    sends none: binary, too large, or a rename without changes)."""
+
+    path: str
+    status: str  # "added" | "modified" | "renamed" | "removed" | ...
+    patch: str | None
+    previous_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    """A comment to place on new-file lines `start`..`end` of a change request's diff."""
+
+    path: str
+    start: int
+    end: int
+    body: str
+
+
+@dataclass(frozen=True)
+class ReviewThread:
+    """A diff comment already on a change request and the replies under it (GitHub: a review
+    comment thread; GitLab: a discussion). `id` is what `resolve_review_thread` takes."""
+
+    id: str
+    path: str
+    body: str
+    replies: tuple[str, ...] = ()
+    resolved: bool = False
+
+
 class ForgeError(Exception):
     """Base of every error an adapter raises; messages never contain tokens."""
 
@@ -242,4 +275,39 @@ class Forge(Protocol):
     @property
     def body_limit(self) -> int:
         """Longest change-request body the forge accepts, in characters."""
+        ...
+
+
+class ReviewForge(Forge, Protocol):
+    """A forge that can also review people's change requests (both adapters are one)."""
+
+    def change_request(self, repo: RepoRef, number: int) -> ChangeRequest:
+        """One change request as it is now (its current head)."""
+        ...
+
+    def changed_files(self, repo: RepoRef, number: int) -> list[ChangedFile]:
+        """The files a change request changes, with their hunks, at its current head."""
+        ...
+
+    def review_threads(self, repo: RepoRef, number: int) -> list[ReviewThread]:
+        """Every diff comment thread on the change request, anyone's."""
+        ...
+
+    def post_review(
+        self,
+        repo: RepoRef,
+        number: int,
+        head_sha: str,
+        summary: str,
+        comments: Sequence[ReviewComment],
+    ) -> None:
+        """Place `comments` on the diff at `head_sha`: one review (event COMMENT, `summary`
+        its body) on GitHub, one discussion per comment on GitLab."""
+        ...
+
+    def resolve_review_thread(
+        self, repo: RepoRef, number: int, thread: ReviewThread, reply: str
+    ) -> None:
+        """Mark a thread done: GitHub answers it with `reply`; GitLab adds `reply` and
+        resolves the discussion."""
         ...

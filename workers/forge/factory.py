@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from workers.forge.base import Forge
+from workers.forge.base import ReviewForge
 from workers.forge.github import GitHubForge
 from workers.forge.gitlab import GitLabForge
 from workers.runtime.settings import PREFIX, Settings, SettingsError
 
 
-def open_forge(settings: Settings, forge: str) -> Forge:
+def open_forge(settings: Settings, forge: str) -> ReviewForge:
     if forge == "github":
         return _github(settings)
     if forge == "gitlab":

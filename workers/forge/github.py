@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from workers.forge import github_blobs, github_git, github_pulls
+from workers.forge import github_blobs, github_git, github_pulls, github_reviews
 from workers.forge.base import (
     BranchInfo,
+    ChangedFile,
     ChangeRequest,
     ChangeRequestDraft,
     ChangeRequestState,
@@ -20,6 +21,8 @@ from workers.forge.base import (
     NotFound,
     RateBudget,
     RepoRef,
+    ReviewComment,
+    ReviewThread,
     TreeEntry,
 )
 from workers.forge.common import (
@@ -275,6 +278,33 @@ class GitHubForge:
 
     def report(self, repo: RepoRef, report: CheckReport) -> None:
         github_pulls.report(self._api(repo), self._repo(repo), report)
+
+    # -- reviews of people's pull requests ---------------------------------------------
+
+    def change_request(self, repo: RepoRef, number: int) -> ChangeRequest:
+        path = f"{self._repo(repo)}/pulls/{number}"
+        return github_pulls.pull(self._api(repo).call("GET", path))
+
+    def changed_files(self, repo: RepoRef, number: int) -> list[ChangedFile]:
+        return github_reviews.changed_files(self._api(repo), self._repo(repo), number)
+
+    def review_threads(self, repo: RepoRef, number: int) -> list[ReviewThread]:
+        return github_reviews.threads(self._api(repo), self._repo(repo), number)
+
+    def post_review(
+        self,
+        repo: RepoRef,
+        number: int,
+        head_sha: str,
+        summary: str,
+        comments: Sequence[ReviewComment],
+    ) -> None:
+        github_reviews.post(self._api(repo), self._repo(repo), number, head_sha, summary, comments)
+
+    def resolve_review_thread(
+        self, repo: RepoRef, number: int, thread: ReviewThread, reply: str
+    ) -> None:
+        github_reviews.reply(self._api(repo), self._repo(repo), number, thread.id, reply)
 
 
 def _tree_key(tree_sha: str) -> str:

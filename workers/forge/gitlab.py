@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from workers.forge import gitlab_mrs
+from workers.forge import gitlab_mrs, gitlab_reviews
 from workers.forge.base import (
     BranchInfo,
+    ChangedFile,
     ChangeRequest,
     ChangeRequestDraft,
     ChangeRequestState,
@@ -22,6 +23,8 @@ from workers.forge.base import (
     NotFound,
     RateBudget,
     RepoRef,
+    ReviewComment,
+    ReviewThread,
     TreeEntry,
 )
 from workers.forge.common import (
@@ -230,6 +233,36 @@ class GitLabForge:
 
     def report(self, repo: RepoRef, report: CheckReport) -> None:
         gitlab_mrs.report(self._api, project_path(repo.full_name), report)
+
+    # -- reviews of people's merge requests --------------------------------------------
+
+    def change_request(self, repo: RepoRef, number: int) -> ChangeRequest:
+        path = f"{project_path(repo.full_name)}/merge_requests/{number}"
+        return gitlab_mrs.merge_request(self._api.call("get", path))
+
+    def changed_files(self, repo: RepoRef, number: int) -> list[ChangedFile]:
+        return gitlab_reviews.changed_files(self._api, project_path(repo.full_name), number)
+
+    def review_threads(self, repo: RepoRef, number: int) -> list[ReviewThread]:
+        return gitlab_reviews.threads(self._api, project_path(repo.full_name), number)
+
+    def post_review(
+        self,
+        repo: RepoRef,
+        number: int,
+        head_sha: str,
+        summary: str,
+        comments: Sequence[ReviewComment],
+    ) -> None:
+        # GitLab has no review to hold a summary: the commit status carries it.
+        project = project_path(repo.full_name)
+        gitlab_reviews.post(self._api, project, number, head_sha, comments)
+
+    def resolve_review_thread(
+        self, repo: RepoRef, number: int, thread: ReviewThread, reply: str
+    ) -> None:
+        project = project_path(repo.full_name)
+        gitlab_reviews.resolve(self._api, project, number, thread.id, reply)
 
 
 def _action(change: FileChange, base: Listing) -> dict[str, Any] | None:

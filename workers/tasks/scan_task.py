@@ -15,7 +15,13 @@ from typing import Any
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from workers.forge.base import Forge, NotFound, PermissionDenied, RateLimited, Transient
+from workers.forge.base import (
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ReviewForge,
+    Transient,
+)
 from workers.forge.factory import open_forge
 from workers.jobs import SCAN_TASK, ScanJob
 from workers.runtime import rate_budget
@@ -47,7 +53,7 @@ class Worker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._state: State | None = None
-        self._forges: dict[str, Forge] = {}
+        self._forges: dict[str, ReviewForge] = {}
         self.reports = ReportCache()
 
     @property
@@ -64,7 +70,7 @@ class Worker:
         """Requests made so far through the `forge` adapter (0 before its first use)."""
         return self._forges[forge].api_calls if forge in self._forges else 0
 
-    def forge(self, name: str) -> Forge:
+    def forge(self, name: str) -> ReviewForge:
         if name not in self._forges:  # adapters cache installation tokens: keep them
             # The GitHub App that /setup stores while this worker runs is read here, so the
             # worker needs no restart (until an adapter is built, each GitHub scan looks).

@@ -155,7 +155,8 @@ def test_an_insert_at_the_end_of_a_file_without_final_newline() -> None:
     text = (
         DEPLOYMENT.removesuffix("\n")
         .replace(
-            "      - name: sidecar\n        image: envoy:1.2\n        imagePullPolicy: IfNotPresent",
+            "      - name: sidecar\n        image: envoy:1.2\n"
+            "        imagePullPolicy: IfNotPresent",
             "",
         )
         .rstrip("\n")
