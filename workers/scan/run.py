@@ -79,7 +79,7 @@ def run(
     config_or_error = _read_config(forge, repo, head, entries)
     if isinstance(config_or_error, ConfigError):
         if not dry_run:
-            forge.report(repo, _config_report(head, config_or_error))
+            forge.report(repo, config_report(head, config_or_error))
         return _outcome(job, head, forge, start_calls, 0, "invalid-config")
     config = config_or_error
     if not config.enabled:
@@ -147,7 +147,7 @@ def _report_branch_problem(
     `.pullpolicy.yml` names but pullpolicy may not write is a config error, reported as one."""
     if result.action == Action.INVALID_BRANCH:
         issue = ConfigIssue(path=BRANCH_KEY, message=result.problem, line=None)
-        forge.report(repo, _config_report(head, ConfigError([issue])))
+        forge.report(repo, config_report(head, ConfigError([issue])))
         return "invalid-config"
     report = _findings_report(head, reports)
     forge.report(
@@ -341,7 +341,7 @@ def _report_too_big(
     return tuple(lines)
 
 
-def _config_report(head: str, error: ConfigError) -> CheckReport:
+def config_report(head: str, error: ConfigError) -> CheckReport:
     annotations = [
         Annotation(
             path=CONFIG_FILENAME,

@@ -33,6 +33,7 @@ from workers.runtime.state import SCANNED, LockHeld, State, open_state
 from workers.scan import run as scan
 from workers.scan.pr import Action
 from workers.scan.report_cache import ReportCache
+from workers.scan.review import review
 from workers.scan.run import ScanOutcome
 from workers.tasks import pacing
 from workers.tasks.pacing import Paced
@@ -78,11 +79,12 @@ class Worker:
         return self._forges[name]
 
     def scan(self, job: ScanJob) -> ScanOutcome:
-        """Raises LockHeld when another worker scans this repository or the installation is
-        at its concurrency cap, Paced when its rate-limit window is spent (before any call)."""
+        """Scan, or review a pull request. Raises LockHeld when another worker scans this
+        repository (reviews this PR) or the installation is at its concurrency cap, Paced when
+        its rate-limit window is spent (before any call)."""
         pacing.check(self.state, job, time.time(), self.settings.pacing_spread_seconds)
         try:
-            return self._scan(job)
+            return self._review(job) if job.is_review else self._scan(job)
         finally:
             if job.forge in self._forges:  # what the forge's answers said of the window
                 budgets = self._forges[job.forge].rate_limits()
@@ -107,6 +109,17 @@ class Worker:
                 self.state.mark(HANDS_OFF, f"{job.lock_key}#{outcome.pr_number}")
             self.state.mark(SCANNED, job.lock_key)
             return outcome
+
+    def _review(self, job: ScanJob) -> ScanOutcome:
+        """Review a person's pull request. Reviews of one pull request never overlap (racing
+        synchronize events); they take an installation slot like scans (one rate limit)."""
+        with ExitStack() as held:
+            held.enter_context(
+                self.state.lock(f"review:{job.review_key}", self.settings.scan_lock_seconds)
+            )
+            if job.installation_id is not None:
+                self._take_installation_slot(held, job.installation_id)
+            return review(self.forge(job.forge), job)
 
     def _take_installation_slot(self, held: ExitStack, installation: int) -> None:
         """One of N per-installation slots: GitHub rate-limits per installation."""

@@ -316,3 +316,36 @@ def test_a_busy_repository_is_retried_until_a_dead_workers_lock_has_expired(
         assert asked[-1] == limit  # Celery ends it only once this many retries were made
         assert outcome in _metrics_text(settings)
     assert retry_limit(Transient("502"), settings) == MAX_RETRIES
+
+
+def _review_job(fake_forge: FakeForge) -> ScanJob:
+    number = fake_forge.open_pull(REPO, "feature", {"k8s/pod.yaml": POD})
+    return ScanJob(
+        forge="github",
+        repo=REPO,
+        reason="review",
+        installation_id=INSTALLATION_ID,
+        pr_number=number,
+        base_branch="main",
+    )
+
+
+def test_a_review_job_reviews_the_pull_request_and_opens_no_fix(
+    settings: Settings, fake_forge: FakeForge
+) -> None:
+    job = _review_job(fake_forge)
+    outcome = Worker(settings).review(job)
+    assert (outcome.action, outcome.findings) == ("reviewed", 1)
+    assert len(fake_forge.diff_comments(REPO, job.pr_number or 0)) == 1
+    assert [r.number for r in fake_forge.change_requests(REPO)] == [job.pr_number]
+
+
+def test_reviews_of_one_pull_request_never_overlap(
+    settings: Settings, fake_forge: FakeForge
+) -> None:
+    job = _review_job(fake_forge)
+    worker = Worker(settings)
+    with worker.state.lock(f"review:{job.review_key}", 60), pytest.raises(LockHeld):
+        worker.review(job)
+    with worker.state.lock(f"repo:{job.lock_key}", 60):  # a scan of the repository: no wait
+        assert worker.review(job).action == "reviewed"

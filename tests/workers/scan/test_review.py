@@ -1,0 +1,173 @@
+"""Reviews of people's pull requests (workers.scan.review), against the local fake forge."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.forge_subjects import REPO, Subject
+from workers.core.review import FIXED_REPLY, parse_comment_marker
+from workers.jobs import ScanJob
+from workers.scan.review import REVIEWED, review
+
+BASE_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: old
+spec:
+  template:
+    spec:
+      containers:
+        - name: old
+          image: old:1
+"""
+NEW_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.2
+        - name: proxy
+          image: envoy:1.30
+          imagePullPolicy: IfNotPresent
+"""
+REVIEWED_FORGES = pytest.mark.parametrize("subject", ["github"], indirect=True)
+
+
+def job(subject: Subject, number: int) -> ScanJob:
+    installation = subject.ref().installation_id
+    return ScanJob(
+        forge=subject.kind,
+        repo=REPO,
+        reason="review",
+        installation_id=installation,
+        pr_number=number,
+        base_branch="main",
+    )
+
+
+def seeded_pull(subject: Subject, config: str | None = None, **options: object) -> int:
+    files = {"k8s/old.yaml": BASE_DEPLOYMENT}
+    if config is not None:
+        files[".pullpolicy.yml"] = config
+    subject.seed(files)
+    return subject.fake.open_pull(REPO, "feature", {"k8s/web.yaml": NEW_DEPLOYMENT}, **options)  # type: ignore[arg-type]
+
+
+def head_check(subject: Subject, number: int) -> dict[str, object]:
+    head = subject.fake.pull_head(REPO, number)
+    (run,) = [r for r in subject.fake.check_runs(REPO) if r["head_sha"] == head]
+    return run
+
+
+@REVIEWED_FORGES
+def test_one_check_and_one_suggestion_per_container(subject: Subject) -> None:
+    number = seeded_pull(subject)
+    outcome = review(subject.forge, job(subject, number))
+    assert (outcome.action, outcome.findings, outcome.pr_number) == (REVIEWED, 2, number)
+    run = head_check(subject, number)
+    assert run["conclusion"] == "neutral"
+    assert len(run["annotations"]) == 2  # type: ignore[arg-type]
+    comments = subject.fake.diff_comments(REPO, number)
+    assert [(c.path, c.start_line, c.line) for c in comments] == [
+        ("k8s/web.yaml", None, 10),
+        ("k8s/web.yaml", None, 13),
+    ]
+    assert "```suggestion\n          image: registry.example.com/web:1.2\n" in comments[0].body
+    assert subject.fake.reviews(REPO, number)[0][0] == "COMMENTED"
+    # the base branch's own finding (k8s/old.yaml) is not in the pull request: not reviewed
+    assert all("old" not in c.body for c in comments)
+
+
+@REVIEWED_FORGES
+def test_a_second_run_posts_nothing_twice(subject: Subject) -> None:
+    number = seeded_pull(subject)
+    review(subject.forge, job(subject, number))
+    review(subject.forge, job(subject, number))
+    assert len(subject.fake.diff_comments(REPO, number)) == 2
+    assert len(subject.fake.reviews(REPO, number)) == 1
+
+
+@REVIEWED_FORGES
+def test_committed_suggestions_are_answered_as_fixed_and_the_check_passes(
+    subject: Subject,
+) -> None:
+    number = seeded_pull(subject)
+    review(subject.forge, job(subject, number))
+    for comment in subject.fake.diff_comments(REPO, number):
+        subject.fake.commit_suggestion(REPO, number, comment.id)
+    head = subject.fake.pull_head(REPO, number)
+    fixed = subject.fake.read(REPO, head, "k8s/web.yaml") or b""
+    assert fixed.count(b"imagePullPolicy: Always") == 2
+    outcome = review(subject.forge, job(subject, number))
+    assert outcome.findings == 0
+    assert head_check(subject, number)["conclusion"] == "success"
+    replies = [c for c in subject.fake.diff_comments(REPO, number) if c.in_reply_to]
+    assert [r.body for r in replies] == [FIXED_REPLY.format(sha=head[:12])] * 2
+    review(subject.forge, job(subject, number))  # answered once only
+    assert len([c for c in subject.fake.diff_comments(REPO, number) if c.in_reply_to]) == 2
+
+
+@REVIEWED_FORGES
+def test_failure_conclusion_and_check_only_mode(subject: Subject) -> None:
+    number = seeded_pull(subject, "review: check\nreview_conclusion: failure\n")
+    review(subject.forge, job(subject, number))
+    assert head_check(subject, number)["conclusion"] == "failure"
+    assert subject.fake.diff_comments(REPO, number) == []
+
+
+@REVIEWED_FORGES
+def test_the_config_comes_from_the_base_branch(subject: Subject) -> None:
+    subject.seed({"k8s/old.yaml": BASE_DEPLOYMENT, ".pullpolicy.yml": "review: off\n"})
+    files = {"k8s/web.yaml": NEW_DEPLOYMENT, ".pullpolicy.yml": "review: suggest\n"}
+    number = subject.fake.open_pull(REPO, "feature", files)
+    assert review(subject.forge, job(subject, number)).action == "disabled"
+    assert subject.fake.check_runs(REPO) == []
+
+
+@REVIEWED_FORGES
+def test_drafts_wait_unless_configured(subject: Subject) -> None:
+    number = seeded_pull(subject, draft=True)
+    assert review(subject.forge, job(subject, number)).action == "draft"
+    assert subject.fake.check_runs(REPO) == []
+
+
+@REVIEWED_FORGES
+def test_an_ignored_suggestion_is_not_suggested_again_nor_called_fixed(subject: Subject) -> None:
+    number = seeded_pull(subject)
+    review(subject.forge, job(subject, number))
+    first = subject.fake.diff_comments(REPO, number)[0]
+    subject.fake.reply_to_comment(REPO, number, first.id, "pullpolicy: ignore, preloaded")
+    outcome = review(subject.forge, job(subject, number))
+    assert outcome.findings == 1
+    bodies = [c.body for c in subject.fake.diff_comments(REPO, number)]
+    assert len(bodies) == 3 and not any(b.startswith("pullpolicy: fixed") for b in bodies)
+
+
+@REVIEWED_FORGES
+def test_a_fork_pull_request_writes_only_to_the_base_repository(subject: Subject) -> None:
+    subject.seed({"k8s/old.yaml": BASE_DEPLOYMENT})
+    subject.fake.create_repo("someone/deploys", {"README.md": "fork\n"})
+    fork_head = subject.fake.branch_head("someone/deploys", "main")
+    number = subject.fake.open_pull(
+        REPO, "feature", {"k8s/web.yaml": NEW_DEPLOYMENT}, fork="someone/deploys"
+    )
+    subject.fake.reset_requests()
+    assert review(subject.forge, job(subject, number)).findings == 2
+    assert len(subject.fake.diff_comments(REPO, number)) == 2
+    assert all("someone" not in path for _, path in subject.fake.requests)
+    assert subject.fake.branch_head("someone/deploys", "main") == fork_head
+    assert subject.fake.check_runs("someone/deploys") == []
+
+
+@REVIEWED_FORGES
+def test_markers_name_fingerprint_and_line(subject: Subject) -> None:
+    number = seeded_pull(subject)
+    review(subject.forge, job(subject, number))
+    markers = [parse_comment_marker(c.body) for c in subject.fake.diff_comments(REPO, number)]
+    assert [m[1] for m in markers if m] == [10, 13]

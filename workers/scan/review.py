@@ -1,0 +1,243 @@
+"""Review one person's pull request: its changed manifests at its head, with the base branch's
+config → one check report on the head, and suggestions on the lines it adds.
+
+Idempotent: every suggestion carries a hidden marker (fingerprints@line), so a redelivered or
+racing event posts nothing twice; threads whose findings are gone are answered as fixed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from workers.config.loading import ConfigError, parse_config
+from workers.config.model import CONFIG_FILENAME, Config, ReviewConclusion, ReviewMode
+from workers.core.explain import finding_message, plural
+from workers.core.findings import FileReport, Finding
+from workers.core.manifest import check_manifest
+from workers.core.review import (
+    FIXED_REPLY,
+    DiffLines,
+    Suggestion,
+    asks_to_ignore,
+    comment_body,
+    in_diff,
+    parse_comment_marker,
+    parse_patch,
+    reviewable,
+    suggestions,
+)
+from workers.core.tree import MAX_FILE_BYTES, plan_scan
+from workers.core.yamldoc import Unparseable, decode
+from workers.forge.base import (
+    Annotation,
+    ChangedFile,
+    ChangeRequestState,
+    CheckConclusion,
+    CheckReport,
+    NotFound,
+    RepoRef,
+    ReviewComment,
+    ReviewForge,
+    ReviewThread,
+)
+from workers.jobs import ScanJob
+from workers.runtime.logs import WORKER_LOGGER_NAME
+from workers.scan.run import CHECK_NAME, ScanOutcome, config_report
+
+log = logging.getLogger(WORKER_LOGGER_NAME)
+
+REVIEWED = "reviewed"
+REVIEW_SUMMARY = (
+    "pullpolicy: {count} on lines this pull request adds without `imagePullPolicy: Always`. "
+    "Each suggestion below applies the fix; commit it from here."
+)
+CHECK_TITLE = "{count} added without imagePullPolicy: Always"
+CHECK_CLEAR = "No container this pull request adds lacks imagePullPolicy: Always"
+CHECK_SUMMARY = (
+    "pullpolicy reviewed the files this pull request changes, at its head, with the base "
+    "branch's `.pullpolicy.yml`. Warnings are on lines it adds; notices were there before."
+)
+FIXED_PREFIX = FIXED_REPLY.split("{", 1)[0]
+
+
+@dataclass(frozen=True)
+class _Reviewed:
+    """What the changed files hold: every report, and the diff of each file."""
+
+    reports: list[FileReport]
+    diffs: dict[str, DiffLines]
+    texts: dict[str, tuple[str, str]]  # path -> (head text, patched text)
+
+
+def review(forge: ReviewForge, job: ScanJob, *, dry_run: bool = False) -> ScanOutcome:
+    """Review the pull request `job.pr_number` at its current head (a burst of pushes
+    collapses into one review of the newest). Reads and writes only `job.repo`: a fork's
+    commits are read there, and nothing is ever written to the fork."""
+    if job.pr_number is None:
+        raise ValueError("a review job names its pull request")
+    repo = RepoRef(job.forge, job.repo, job.installation_id)
+    number = job.pr_number
+    start_calls = forge.api_calls
+    pull = forge.change_request(repo, number)
+    head = pull.head_sha or job.head_sha or ""
+
+    def outcome(action: str, findings: int = 0) -> ScanOutcome:
+        calls = forge.api_calls - start_calls
+        return ScanOutcome(job.repo, head, findings, action, number, calls)
+
+    if pull.state != ChangeRequestState.OPEN:
+        return outcome("not-open")
+    config = _base_config(forge, repo, pull.target_branch)
+    if isinstance(config, ConfigError):
+        if not dry_run:
+            forge.report(repo, config_report(head, config))
+        return outcome("invalid-config")
+    if not config.enabled or config.review == ReviewMode.OFF:
+        return outcome("disabled")
+    if pull.draft and not config.review_drafts:
+        return outcome("draft")
+
+    threads = forge.review_threads(repo, number) if config.review == ReviewMode.SUGGEST else []
+    ignored = _ignored(threads)
+    reviewed = _scan(forge, repo, head, forge.changed_files(repo, number), config, ignored)
+    findings = [f for r in reviewed.reports for f in r.findings]
+    added = [f for f in findings if in_diff(f, reviewed.diffs.get(f.path, _NO_DIFF))]
+    if dry_run:
+        return outcome(f"dry-run: {len(added)} added", len(added))
+    forge.report(repo, _check_report(head, findings, added, config))
+    if config.review == ReviewMode.SUGGEST:
+        _suggest(forge, repo, number, head, reviewed, threads)
+        _resolve_fixed(forge, repo, number, head, findings, threads, ignored)
+    log.info(
+        "review done",
+        extra={"repository": job.repo, "head_sha": head, "findings": len(added)},
+    )
+    return outcome(REVIEWED, len(added))
+
+
+_NO_DIFF = DiffLines(frozenset())
+
+
+def _base_config(forge: ReviewForge, repo: RepoRef, branch: str) -> Config | ConfigError:
+    """The base branch's `.pullpolicy.yml`: a pull request cannot switch its review off."""
+    try:
+        text = forge.read_file(repo, CONFIG_FILENAME, branch)
+    except NotFound:
+        return Config()
+    try:
+        return parse_config(text, source=CONFIG_FILENAME)
+    except ConfigError as error:
+        return error
+
+
+def _ignored(threads: Sequence[ReviewThread]) -> frozenset[str]:
+    """Fingerprints a person answered `pullpolicy: ignore` to: never suggested again."""
+    found: set[str] = set()
+    for thread in threads:
+        marker = parse_comment_marker(thread.body)
+        if marker is not None and any(asks_to_ignore(reply) for reply in thread.replies):
+            found.update(marker[0])
+    return frozenset(found)
+
+
+def _scan(
+    forge: ReviewForge,
+    repo: RepoRef,
+    head: str,
+    changed: Sequence[ChangedFile],
+    config: Config,
+    ignored: frozenset[str],
+) -> _Reviewed:
+    """Only the changed files the scan would read, one read each, at the head."""
+    present = {f.path: f for f in changed if f.status != "removed"}
+    plan = plan_scan(present, config)
+    contents = forge.read_files(repo, plan.manifests, head) if plan.manifests else {}
+    reports: list[FileReport] = []
+    texts: dict[str, tuple[str, str]] = {}
+    for path in plan.manifests:
+        data = contents.get(path)
+        if data is None or len(data) > MAX_FILE_BYTES:
+            continue
+        report = check_manifest(path, data, config, fix=True, declined=ignored)
+        reports.append(report)
+        if report.fixed is not None:
+            try:
+                texts[path] = (decode(data), decode(report.fixed))
+            except Unparseable:
+                continue
+    diffs = {path: parse_patch(f.patch) for path, f in present.items()}
+    return _Reviewed(reports, diffs, texts)
+
+
+def _check_report(
+    head: str, findings: Sequence[Finding], added: Sequence[Finding], config: Config
+) -> CheckReport:
+    new = {f.fingerprint for f in added}
+    annotations = [
+        Annotation(
+            path=f.path,
+            line=f.line,
+            message=finding_message(f),
+            level="warning" if f.fingerprint in new else "notice",
+        )
+        for f in findings
+    ]
+    if not added:
+        conclusion, title = CheckConclusion.SUCCESS, CHECK_CLEAR
+    else:
+        failing = config.review_conclusion == ReviewConclusion.FAILURE
+        conclusion = CheckConclusion.FAILURE if failing else CheckConclusion.NEUTRAL
+        title = CHECK_TITLE.format(count=plural(len(added), "container"))
+    return CheckReport(CHECK_NAME, head, conclusion, title, CHECK_SUMMARY, annotations)
+
+
+def _suggest(
+    forge: ReviewForge,
+    repo: RepoRef,
+    number: int,
+    head: str,
+    reviewed: _Reviewed,
+    threads: Sequence[ReviewThread],
+) -> None:
+    """One review holding every suggestion not already on the pull request."""
+    posted = {marker for t in threads if (marker := parse_comment_marker(t.body)) is not None}
+    fresh: list[Suggestion] = []
+    for report in reviewed.reports:
+        if report.path not in reviewed.texts:
+            continue
+        original, patched = reviewed.texts[report.path]
+        found = suggestions(report.path, original, patched, report.findings)
+        kept = reviewable(found, reviewed.diffs[report.path])
+        fresh.extend(s for s in kept if s.key not in posted)
+    if not fresh:
+        return
+    gitlab = forge.name == "gitlab"
+    comments = [
+        ReviewComment(s.path, s.start, s.end, comment_body(s, gitlab=gitlab)) for s in fresh
+    ]
+    count = plural(sum(len(s.findings) for s in fresh), "container")
+    forge.post_review(repo, number, head, REVIEW_SUMMARY.format(count=count), comments)
+
+
+def _resolve_fixed(
+    forge: ReviewForge,
+    repo: RepoRef,
+    number: int,
+    head: str,
+    findings: Sequence[Finding],
+    threads: Sequence[ReviewThread],
+    ignored: frozenset[str],
+) -> None:
+    """Answer (GitHub) or resolve (GitLab) each of our threads whose findings are all gone
+    (not merely ignored: those are gone from the findings too)."""
+    current = {finding.fingerprint for finding in findings} | ignored
+    for thread in threads:
+        marker = parse_comment_marker(thread.body)
+        if marker is None or thread.resolved:
+            continue
+        if any(reply.startswith(FIXED_PREFIX) for reply in thread.replies):
+            continue  # answered before
+        if not current.intersection(marker[0]):
+            forge.resolve_review_thread(repo, number, thread, FIXED_REPLY.format(sha=head[:12]))
