@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.forge_subjects import REPO, Subject
+from workers.config.model import Config
+from workers.core.manifest import check_manifest
 from workers.core.review import FIXED_REPLY, parse_comment_marker
 from workers.jobs import ScanJob
 from workers.scan.review import REVIEWED, review
@@ -99,11 +101,12 @@ def test_committed_suggestions_are_answered_as_fixed_and_the_check_passes(
 ) -> None:
     number = seeded_pull(subject)
     review(subject.forge, job(subject, number))
-    for comment in subject.fake.diff_comments(REPO, number):
+    # Bottom up, as GitHub's batch of suggestions does: each keeps the lines above in place.
+    for comment in reversed(subject.fake.diff_comments(REPO, number)):
         subject.fake.commit_suggestion(REPO, number, comment.id)
     head = subject.fake.pull_head(REPO, number)
-    fixed = subject.fake.read(REPO, head, "k8s/web.yaml") or b""
-    assert fixed.count(b"imagePullPolicy: Always") == 2
+    core_fix = check_manifest("k8s/web.yaml", NEW_DEPLOYMENT.encode(), Config(), fix=True).fixed
+    assert subject.fake.read(REPO, head, "k8s/web.yaml") == core_fix
     outcome = review(subject.forge, job(subject, number))
     assert outcome.findings == 0
     assert head_check(subject, number)["conclusion"] == "success"

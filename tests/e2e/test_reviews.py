@@ -1,0 +1,200 @@
+"""Reviews of people's pull requests with real processes: signed `pull_request` webhook →
+uvicorn → Redis → Celery worker process → the local forge's check runs and review comments.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.bot.helpers import payload
+from tests.e2e.harness import Bot, settings_env, wait_for
+from tests.fakeforge import FakeForge
+from tests.fakeforge.app_keys import AppKey
+from tests.fakeforge.records import DiffComment
+from workers.config.model import DEFAULT_BRANCH
+from workers.core.review import FIXED_REPLY
+
+pytestmark = pytest.mark.e2e
+
+TWO_CONTAINERS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: registry.example.com/web:1.2
+      - name: proxy
+        image: envoy:1.30
+        imagePullPolicy: IfNotPresent
+"""
+_installations = itertools.count(9100)
+
+
+@pytest.fixture(scope="module")
+def bot(
+    forge: FakeForge, app_key: AppKey, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bot]:
+    env = settings_env(
+        github_api_url=forge.github_api_url,
+        gitlab_url=forge.gitlab_url,
+        private_key=app_key.private_pem,
+        data_dir=tmp_path_factory.mktemp("data"),
+        redis_url=redis_url,
+    )
+    running = Bot(env, tmp_path_factory.mktemp("logs"))
+    try:
+        running.start_receiver()
+        running.start_worker()
+        yield running
+    finally:
+        running.stop()
+
+
+@dataclass
+class Pull:
+    """A person's pull request on the fake forge, and how to tell the bot about it."""
+
+    name: str
+    number: int
+    forge: FakeForge
+    bot: Bot
+    installation: int
+    head_repo: str
+
+    @property
+    def head(self) -> str:
+        return self.forge.pull_head(self.name, self.number)
+
+    def deliver(self, action: str, delivery: str | None = None, **pull: Any) -> httpx.Response:
+        body = copy.deepcopy(payload("github", "pull_request.0"))
+        body["action"] = action
+        body["number"] = self.number
+        body["installation"] = {"id": self.installation}
+        body["repository"] = {**body["repository"], "full_name": self.name}
+        head_ref = pull.pop("head_ref", "feature")
+        request = body["pull_request"]
+        request.update(number=self.number, state="open", draft=False, **pull)
+        request["base"] = {**request["base"], "ref": "main"}
+        request["head"] = {
+            **request["head"],
+            "ref": head_ref,
+            "sha": self.head,
+            "repo": {**request["head"]["repo"], "full_name": self.head_repo},
+        }
+        response = self.bot.github("pull_request", body, delivery=delivery)
+        assert response.status_code in (200, 202), response.text
+        return response
+
+    def reviews_of(self, head: str) -> int:
+        scans = httpx.get(f"{self.bot.url}/status.json", timeout=5).json()["scans"]
+        return sum(1 for s in scans if s["repository"] == self.name and s["head_sha"] == head)
+
+    def wait_reviewed(self, head: str, times: int = 1) -> None:
+        try:
+            wait_for(lambda: self.reviews_of(head) >= times, what=f"{times} review(s) of {head}")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self.bot.diagnostics()}") from None
+
+    def comments(self) -> list[DiffComment]:
+        return self.forge.diff_comments(self.name, self.number)
+
+    def suggestions(self) -> list[DiffComment]:
+        return [c for c in self.comments() if c.in_reply_to is None]
+
+    def check_runs(self, head: str) -> list[dict[str, Any]]:
+        return [r for r in self.forge.check_runs(self.name) if r["head_sha"] == head]
+
+
+def _repository(forge: FakeForge) -> tuple[str, int]:
+    name = f"people-{uuid.uuid4().hex[:8]}/deploys"
+    forge.create_repo(name, {"README.md": "# deploys\n"})
+    installation = next(_installations)
+    forge.add_installation(installation, [name])
+    return name, installation
+
+
+@pytest.fixture
+def pull(forge: FakeForge, bot: Bot) -> Pull:
+    name, installation = _repository(forge)
+    number = forge.open_pull(name, "feature", {"k8s/web.yaml": TWO_CONTAINERS})
+    return Pull(name, number, forge, bot, installation, name)
+
+
+def test_suggestions_committed_then_the_next_push_resolves_them_and_passes(pull: Pull) -> None:
+    first = pull.head
+    pull.deliver("opened")
+    pull.wait_reviewed(first)
+    (run,) = pull.check_runs(first)
+    assert (run["name"], run["conclusion"]) == ("pullpolicy", "neutral")
+    assert len(run["annotations"]) == 2
+    suggestions = pull.suggestions()
+    assert [(c.path, c.line) for c in suggestions] == [("k8s/web.yaml", 9), ("k8s/web.yaml", 12)]
+    assert pull.forge.reviews(pull.name, pull.number)[0][0] == "COMMENTED"
+
+    # Bottom up, as GitHub's batch of suggestions does: each keeps the lines above in place.
+    for comment in reversed(suggestions):
+        pull.forge.commit_suggestion(pull.name, pull.number, comment.id)
+    second = pull.head
+    fixed = pull.forge.read(pull.name, second, "k8s/web.yaml") or b""
+    assert (
+        fixed
+        == TWO_CONTAINERS.replace("web:1.2\n", "web:1.2\n        imagePullPolicy: Always\n")
+        .replace("IfNotPresent", "Always")
+        .encode()
+    )
+    pull.deliver("synchronize")
+    pull.wait_reviewed(second)
+    (passed,) = pull.check_runs(second)
+    assert passed["conclusion"] == "success"
+    replies = [c.body for c in pull.comments() if c.in_reply_to is not None]
+    assert replies == [FIXED_REPLY.format(sha=second[:12])] * 2
+
+
+def test_redelivered_and_racing_synchronize_events_never_duplicate(pull: Pull) -> None:
+    head = pull.head
+    delivery = str(uuid.uuid4())
+    assert pull.deliver("synchronize", delivery).status_code == 202
+    assert pull.deliver("synchronize", delivery).status_code == 200  # the redelivery: ignored
+    for _ in range(3):  # racing deliveries of the same push (distinct ids): all reviewed
+        pull.deliver("synchronize")
+    pull.wait_reviewed(head, times=4)
+    assert len(pull.suggestions()) == 2
+    assert len(pull.forge.reviews(pull.name, pull.number)) == 1
+
+
+def test_a_fork_pull_request_is_reviewed_without_a_write_to_the_fork(
+    forge: FakeForge, bot: Bot
+) -> None:
+    name, installation = _repository(forge)
+    fork = f"someone-{uuid.uuid4().hex[:6]}/deploys"
+    forge.create_repo(fork, {"README.md": "fork\n"})
+    fork_head = forge.branch_head(fork, "main")
+    number = forge.open_pull(name, "patch-1", {"k8s/web.yaml": TWO_CONTAINERS}, fork=fork)
+    pull = Pull(name, number, forge, bot, installation, fork)
+    pull.deliver("opened", head_ref="patch-1")
+    pull.wait_reviewed(pull.head)
+    assert len(pull.suggestions()) == 2
+    assert not [path for _, path in forge.requests if fork in path]
+    assert forge.branch_head(fork, "main") == fork_head
+    assert forge.check_runs(fork) == []
+
+
+def test_the_bots_own_pull_request_is_never_reviewed(forge: FakeForge, bot: Bot) -> None:
+    name, installation = _repository(forge)
+    number = forge.open_pull(name, DEFAULT_BRANCH, {"k8s/web.yaml": TWO_CONTAINERS})
+    pull = Pull(name, number, forge, bot, installation, name)
+    response = pull.deliver("opened", head_ref=DEFAULT_BRANCH)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert pull.check_runs(pull.head) == [] and pull.comments() == []
