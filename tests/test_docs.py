@@ -19,9 +19,13 @@ from docs import generate
 from docs.reference import setting_descriptions
 from docs.sample_pr import sample_pull_request
 from tests.docs_markdown import Document, github_slug, is_external
+from tests.e2e.harness import DEPLOYMENT
 from workers.cli.main import build_parser
 from workers.config.loading import parse_config
+from workers.config.model import Config
 from workers.core.explain import parse_marker
+from workers.core.manifest import check_manifest
+from workers.core.review import comment_body, suggestions
 from workers.core.tree import MAX_FILE_BYTES
 from workers.core.yamldoc import MAX_DEPTH
 from workers.runtime.settings import Settings
@@ -222,3 +226,10 @@ def test_the_pre_commit_snippet_pins_a_commit_that_has_its_hooks() -> None:
     )
     hooks_then = {hook["id"] for hook in yaml.safe_load(shown.stdout)}
     assert {hook["id"] for hook in repository["hooks"]} <= hooks_then
+
+
+def test_the_readme_suggestion_is_the_one_the_bot_posts() -> None:
+    report = check_manifest("k8s/web.yaml", DEPLOYMENT.encode(), Config(), fix=True)
+    assert report.fixed is not None
+    (only,) = suggestions("k8s/web.yaml", DEPLOYMENT, report.fixed.decode(), report.findings)
+    assert f"````markdown\n{comment_body(only)}\n````" in README.read_text(encoding="utf-8")
