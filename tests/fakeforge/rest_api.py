@@ -15,6 +15,7 @@ from tests.fakeforge.github_git import GitHubGitRoutes
 from tests.fakeforge.github_graphql import GitHubGraphQlRoutes
 from tests.fakeforge.github_pulls import GitHubPullRoutes
 from tests.fakeforge.github_reviews import GitHubReviewRoutes
+from tests.fakeforge.gitlab_discussions import GitLabDiscussionRoutes
 from tests.fakeforge.gitlab_merge_requests import GitLabMergeRequestRoutes
 from tests.fakeforge.gitlab_repository import GitLabRepositoryRoutes
 from tests.fakeforge.state import ForgeState
@@ -130,6 +131,7 @@ class GitLabApi:
     def __init__(self, state: ForgeState) -> None:
         self.routes: list[Route] = [
             *GitLabRepositoryRoutes(state).routes(),
+            *GitLabDiscussionRoutes(state).routes(),
             *GitLabMergeRequestRoutes(state).routes(),
         ]
 

@@ -120,6 +120,21 @@ def drive_every_endpoint(forge: FakeForge) -> Scenario:
     notes = f"{mrs}/:merge_request_iid/notes"
     s.call(f"POST {notes}", f"{project}/merge_requests/{mr['iid']}/notes", {"body": "n"}, 201)
     s.call(f"GET {notes}", f"{project}/merge_requests/{mr['iid']}/notes")
+    person = forge.open_pull(REPO, "feature", {"k8s/new.yaml": "a: 1\nb: 2\n"})
+    one = f"{mrs}/:merge_request_iid"
+    at = f"{project}/merge_requests/{person}"
+    s.call(f"GET {one}/diffs", f"{at}/diffs")
+    refs = s.call(f"GET {mrs}/:merge_request_iid", at)["diff_refs"]
+    position = {"position_type": "text", "new_path": "k8s/new.yaml", "new_line": 2, **refs}
+    discussion = s.call(
+        f"POST {one}/discussions", f"{at}/discussions", {"body": "b", "position": position}, 201
+    )
+    threads = f"{one}/discussions/:discussion_id"
+    s.call(
+        f"POST {threads}/notes", f"{at}/discussions/{discussion['id']}/notes", {"body": "r"}, 201
+    )
+    s.call(f"PUT {threads}", f"{at}/discussions/{discussion['id']}?resolved=true", {})
+    s.call(f"GET {one}/discussions", f"{at}/discussions")
     s.call(
         f"POST {p}/statuses/:sha",
         f"{project}/statuses/{created['id']}",

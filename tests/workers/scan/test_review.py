@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.forge_subjects import REPO, Subject
 from workers.config.model import Config
 from workers.core.manifest import check_manifest
@@ -38,7 +36,6 @@ spec:
           image: envoy:1.30
           imagePullPolicy: IfNotPresent
 """
-REVIEWED_FORGES = pytest.mark.parametrize("subject", ["github"], indirect=True)
 
 
 def job(subject: Subject, number: int) -> ScanJob:
@@ -62,40 +59,51 @@ def seeded_pull(subject: Subject, config: str | None = None, **options: object) 
 
 
 def head_check(subject: Subject, number: int) -> dict[str, object]:
+    """The check run on the head (GitHub), or its commit status (GitLab: `neutral` is a
+    success there, `failure` is `failed`)."""
     head = subject.fake.pull_head(REPO, number)
+    if subject.kind == "gitlab":
+        (status,) = [s for s in subject.fake.statuses(REPO) if s["sha"] == head]
+        return {"conclusion": {"failed": "failure"}.get(status["status"], status["status"])}
     (run,) = [r for r in subject.fake.check_runs(REPO) if r["head_sha"] == head]
     return run
 
 
-@REVIEWED_FORGES
+def neutral(subject: Subject) -> str:
+    return "neutral" if subject.kind == "github" else "success"
+
+
 def test_one_check_and_one_suggestion_per_container(subject: Subject) -> None:
     number = seeded_pull(subject)
     outcome = review(subject.forge, job(subject, number))
     assert (outcome.action, outcome.findings, outcome.pr_number) == (REVIEWED, 2, number)
     run = head_check(subject, number)
-    assert run["conclusion"] == "neutral"
-    assert len(run["annotations"]) == 2  # type: ignore[arg-type]
+    assert run["conclusion"] == neutral(subject)
+    if subject.kind == "github":
+        assert len(run["annotations"]) == 2  # type: ignore[arg-type]
     comments = subject.fake.diff_comments(REPO, number)
     assert [(c.path, c.start_line, c.line) for c in comments] == [
         ("k8s/web.yaml", None, 10),
         ("k8s/web.yaml", None, 13),
     ]
-    assert "```suggestion\n          image: registry.example.com/web:1.2\n" in comments[0].body
-    assert subject.fake.reviews(REPO, number)[0][0] == "COMMENTED"
+    if subject.kind == "github":
+        block = "```suggestion\n"
+        assert subject.fake.reviews(REPO, number)[0][0] == "COMMENTED"
+    else:
+        block = "```suggestion:-0+0\n"
+    assert f"{block}          image: registry.example.com/web:1.2\n" in comments[0].body
     # the base branch's own finding (k8s/old.yaml) is not in the pull request: not reviewed
     assert all("old" not in c.body for c in comments)
 
 
-@REVIEWED_FORGES
 def test_a_second_run_posts_nothing_twice(subject: Subject) -> None:
     number = seeded_pull(subject)
     review(subject.forge, job(subject, number))
     review(subject.forge, job(subject, number))
     assert len(subject.fake.diff_comments(REPO, number)) == 2
-    assert len(subject.fake.reviews(REPO, number)) == 1
+    assert len(subject.fake.reviews(REPO, number)) == (subject.kind == "github")
 
 
-@REVIEWED_FORGES
 def test_committed_suggestions_are_answered_as_fixed_and_the_check_passes(
     subject: Subject,
 ) -> None:
@@ -112,11 +120,12 @@ def test_committed_suggestions_are_answered_as_fixed_and_the_check_passes(
     assert head_check(subject, number)["conclusion"] == "success"
     replies = [c for c in subject.fake.diff_comments(REPO, number) if c.in_reply_to]
     assert [r.body for r in replies] == [FIXED_REPLY.format(sha=head[:12])] * 2
+    resolved = [c.resolved for c in subject.fake.diff_comments(REPO, number)]
+    assert resolved == [subject.kind == "gitlab"] * 4  # GitLab resolves the discussions
     review(subject.forge, job(subject, number))  # answered once only
     assert len([c for c in subject.fake.diff_comments(REPO, number) if c.in_reply_to]) == 2
 
 
-@REVIEWED_FORGES
 def test_failure_conclusion_and_check_only_mode(subject: Subject) -> None:
     number = seeded_pull(subject, "review: check\nreview_conclusion: failure\n")
     review(subject.forge, job(subject, number))
@@ -124,23 +133,20 @@ def test_failure_conclusion_and_check_only_mode(subject: Subject) -> None:
     assert subject.fake.diff_comments(REPO, number) == []
 
 
-@REVIEWED_FORGES
 def test_the_config_comes_from_the_base_branch(subject: Subject) -> None:
     subject.seed({"k8s/old.yaml": BASE_DEPLOYMENT, ".pullpolicy.yml": "review: off\n"})
     files = {"k8s/web.yaml": NEW_DEPLOYMENT, ".pullpolicy.yml": "review: suggest\n"}
     number = subject.fake.open_pull(REPO, "feature", files)
     assert review(subject.forge, job(subject, number)).action == "disabled"
-    assert subject.fake.check_runs(REPO) == []
+    assert subject.fake.check_runs(REPO) == [] and subject.fake.statuses(REPO) == []
 
 
-@REVIEWED_FORGES
 def test_drafts_wait_unless_configured(subject: Subject) -> None:
     number = seeded_pull(subject, draft=True)
     assert review(subject.forge, job(subject, number)).action == "draft"
-    assert subject.fake.check_runs(REPO) == []
+    assert subject.fake.check_runs(REPO) == [] and subject.fake.statuses(REPO) == []
 
 
-@REVIEWED_FORGES
 def test_an_ignored_suggestion_is_not_suggested_again_nor_called_fixed(subject: Subject) -> None:
     number = seeded_pull(subject)
     review(subject.forge, job(subject, number))
@@ -152,7 +158,6 @@ def test_an_ignored_suggestion_is_not_suggested_again_nor_called_fixed(subject: 
     assert len(bodies) == 3 and not any(b.startswith("pullpolicy: fixed") for b in bodies)
 
 
-@REVIEWED_FORGES
 def test_a_fork_pull_request_writes_only_to_the_base_repository(subject: Subject) -> None:
     subject.seed({"k8s/old.yaml": BASE_DEPLOYMENT})
     subject.fake.create_repo("someone/deploys", {"README.md": "fork\n"})
@@ -168,7 +173,6 @@ def test_a_fork_pull_request_writes_only_to_the_base_repository(subject: Subject
     assert subject.fake.check_runs("someone/deploys") == []
 
 
-@REVIEWED_FORGES
 def test_markers_name_fingerprint_and_line(subject: Subject) -> None:
     number = seeded_pull(subject)
     review(subject.forge, job(subject, number))
