@@ -63,8 +63,10 @@ def bot(
 
 @dataclass
 class Pull:
-    """A person's pull request on the fake forge, and how to tell the bot about it."""
+    """A person's pull request (GitHub) or merge request (GitLab) on the fake forge, and how
+    to tell the bot about it."""
 
+    kind: str
     name: str
     number: int
     forge: FakeForge
@@ -77,6 +79,9 @@ class Pull:
         return self.forge.pull_head(self.name, self.number)
 
     def deliver(self, action: str, delivery: str | None = None, **pull: Any) -> httpx.Response:
+        """GitHub's action names; GitLab's hook says open/update/reopen."""
+        if self.kind == "gitlab":
+            return self._deliver_gitlab(action, delivery, pull.pop("head_ref", "feature"))
         body = copy.deepcopy(payload("github", "pull_request.0"))
         body["action"] = action
         body["number"] = self.number
@@ -96,6 +101,28 @@ class Pull:
         assert response.status_code in (200, 202), response.text
         return response
 
+    def _deliver_gitlab(self, action: str, delivery: str | None, head_ref: str) -> httpx.Response:
+        body = copy.deepcopy(payload("gitlab", "merge_request"))
+        source = self.forge.gitlab_project_id(self.head_repo)
+        target = self.forge.gitlab_project_id(self.name)
+        body["project"] = {**body["project"], "path_with_namespace": self.name, "id": target}
+        body["object_attributes"].update(
+            action={"opened": "open", "synchronize": "update"}.get(action, action),
+            iid=self.number,
+            state="opened",
+            draft=False,
+            work_in_progress=False,
+            source_branch=head_ref,
+            target_branch="main",
+            source_project_id=source,
+            target_project_id=target,
+            last_commit={**body["object_attributes"]["last_commit"], "id": self.head},
+            oldrev="0" * 40 if action == "synchronize" else None,
+        )
+        response = self.bot.gitlab("Merge Request Hook", body, delivery=delivery)
+        assert response.status_code in (200, 202), response.text
+        return response
+
     def reviews_of(self, head: str) -> int:
         scans = httpx.get(f"{self.bot.url}/status.json", timeout=5).json()["scans"]
         return sum(1 for s in scans if s["repository"] == self.name and s["head_sha"] == head)
@@ -112,8 +139,11 @@ class Pull:
     def suggestions(self) -> list[DiffComment]:
         return [c for c in self.comments() if c.in_reply_to is None]
 
-    def check_runs(self, head: str) -> list[dict[str, Any]]:
-        return [r for r in self.forge.check_runs(self.name) if r["head_sha"] == head]
+    def checks(self, head: str) -> list[str]:
+        """Conclusions of the check runs (GitHub) or commit states (GitLab) on `head`."""
+        if self.kind == "gitlab":
+            return [s["status"] for s in self.forge.statuses(self.name) if s["sha"] == head]
+        return [r["conclusion"] for r in self.forge.check_runs(self.name) if r["head_sha"] == head]
 
 
 def _repository(forge: FakeForge) -> tuple[str, int]:
@@ -124,23 +154,28 @@ def _repository(forge: FakeForge) -> tuple[str, int]:
     return name, installation
 
 
-@pytest.fixture
-def pull(forge: FakeForge, bot: Bot) -> Pull:
+KINDS = pytest.mark.parametrize("kind", ["github", "gitlab"])
+
+
+@pytest.fixture(params=["github", "gitlab"])
+def pull(request: pytest.FixtureRequest, forge: FakeForge, bot: Bot) -> Pull:
     name, installation = _repository(forge)
     number = forge.open_pull(name, "feature", {"k8s/web.yaml": TWO_CONTAINERS})
-    return Pull(name, number, forge, bot, installation, name)
+    return Pull(str(request.param), name, number, forge, bot, installation, name)
 
 
 def test_suggestions_committed_then_the_next_push_resolves_them_and_passes(pull: Pull) -> None:
     first = pull.head
     pull.deliver("opened")
     pull.wait_reviewed(first)
-    (run,) = pull.check_runs(first)
-    assert (run["name"], run["conclusion"]) == ("pullpolicy", "neutral")
-    assert len(run["annotations"]) == 2
+    # GitLab has no neutral state: findings that do not fail the check are a success there.
+    assert pull.checks(first) == ["neutral" if pull.kind == "github" else "success"]
+    if pull.kind == "github":
+        (run,) = pull.forge.check_runs(pull.name)
+        assert run["name"] == "pullpolicy" and len(run["annotations"]) == 2
+        assert pull.forge.reviews(pull.name, pull.number)[0][0] == "COMMENTED"
     suggestions = pull.suggestions()
     assert [(c.path, c.line) for c in suggestions] == [("k8s/web.yaml", 9), ("k8s/web.yaml", 12)]
-    assert pull.forge.reviews(pull.name, pull.number)[0][0] == "COMMENTED"
 
     # Bottom up, as GitHub's batch of suggestions does: each keeps the lines above in place.
     for comment in reversed(suggestions):
@@ -155,10 +190,11 @@ def test_suggestions_committed_then_the_next_push_resolves_them_and_passes(pull:
     )
     pull.deliver("synchronize")
     pull.wait_reviewed(second)
-    (passed,) = pull.check_runs(second)
-    assert passed["conclusion"] == "success"
+    assert pull.checks(second) == ["success"]
     replies = [c.body for c in pull.comments() if c.in_reply_to is not None]
     assert replies == [FIXED_REPLY.format(sha=second[:12])] * 2
+    if pull.kind == "gitlab":
+        assert all(c.resolved for c in pull.comments())
 
 
 def test_redelivered_and_racing_synchronize_events_never_duplicate(pull: Pull) -> None:
@@ -170,31 +206,34 @@ def test_redelivered_and_racing_synchronize_events_never_duplicate(pull: Pull) -
         pull.deliver("synchronize")
     pull.wait_reviewed(head, times=4)
     assert len(pull.suggestions()) == 2
-    assert len(pull.forge.reviews(pull.name, pull.number)) == 1
+    assert len(pull.forge.reviews(pull.name, pull.number)) == (pull.kind == "github")
 
 
+@KINDS
 def test_a_fork_pull_request_is_reviewed_without_a_write_to_the_fork(
-    forge: FakeForge, bot: Bot
+    kind: str, forge: FakeForge, bot: Bot
 ) -> None:
     name, installation = _repository(forge)
     fork = f"someone-{uuid.uuid4().hex[:6]}/deploys"
     forge.create_repo(fork, {"README.md": "fork\n"})
     fork_head = forge.branch_head(fork, "main")
     number = forge.open_pull(name, "patch-1", {"k8s/web.yaml": TWO_CONTAINERS}, fork=fork)
-    pull = Pull(name, number, forge, bot, installation, fork)
+    pull = Pull(kind, name, number, forge, bot, installation, fork)
     pull.deliver("opened", head_ref="patch-1")
     pull.wait_reviewed(pull.head)
     assert len(pull.suggestions()) == 2
-    assert not [path for _, path in forge.requests if fork in path]
+    fork_path = (fork, fork.replace("/", "%2F"))
+    assert not [path for _, path in forge.requests if any(f in path for f in fork_path)]
     assert forge.branch_head(fork, "main") == fork_head
-    assert forge.check_runs(fork) == []
+    assert forge.check_runs(fork) == [] and forge.statuses(fork) == []
 
 
-def test_the_bots_own_pull_request_is_never_reviewed(forge: FakeForge, bot: Bot) -> None:
+@KINDS
+def test_the_bots_own_pull_request_is_never_reviewed(kind: str, forge: FakeForge, bot: Bot) -> None:
     name, installation = _repository(forge)
     number = forge.open_pull(name, DEFAULT_BRANCH, {"k8s/web.yaml": TWO_CONTAINERS})
-    pull = Pull(name, number, forge, bot, installation, name)
+    pull = Pull(kind, name, number, forge, bot, installation, name)
     response = pull.deliver("opened", head_ref=DEFAULT_BRANCH)
     assert response.status_code == 200
     assert response.json()["status"] == "ignored"
-    assert pull.check_runs(pull.head) == [] and pull.comments() == []
+    assert pull.checks(pull.head) == [] and pull.comments() == []
