@@ -1,2 +1,3 @@
-"""One repository's scan: run it, keep its pull request, cache its reports, read local trees.
+"""One repository's scan: run it, keep its pull request, review people's pull requests, cache
+its reports, read local trees.
 Synchronous and queue-agnostic: it sees forges only through `workers.forge.base`, never Celery."""
