@@ -334,7 +334,7 @@ def test_a_review_job_reviews_the_pull_request_and_opens_no_fix(
     settings: Settings, fake_forge: FakeForge
 ) -> None:
     job = _review_job(fake_forge)
-    outcome = Worker(settings).review(job)
+    outcome = Worker(settings).scan(job)
     assert (outcome.action, outcome.findings) == ("reviewed", 1)
     assert len(fake_forge.diff_comments(REPO, job.pr_number or 0)) == 1
     assert [r.number for r in fake_forge.change_requests(REPO)] == [job.pr_number]
@@ -346,6 +346,6 @@ def test_reviews_of_one_pull_request_never_overlap(
     job = _review_job(fake_forge)
     worker = Worker(settings)
     with worker.state.lock(f"review:{job.review_key}", 60), pytest.raises(LockHeld):
-        worker.review(job)
+        worker.scan(job)
     with worker.state.lock(f"repo:{job.lock_key}", 60):  # a scan of the repository: no wait
-        assert worker.review(job).action == "reviewed"
+        assert worker.scan(job).action == "reviewed"
