@@ -35,10 +35,13 @@ def budget_key(job: ScanJob) -> str:
 
 
 def reserve(job: ScanJob, budget: RateBudget) -> int:
-    """Calls that must be left in the window for this scan to start now."""
+    """Calls that must be left in the window for this scan to start now: onboarding keeps a
+    fifth of the window (at least two scans' worth) for pushes, but never more than half, so a
+    small window still onboards."""
     if job.queue == BACKLOG_QUEUE:
-        return max(2 * SCAN_CALLS, int(budget.limit * BACKLOG_RESERVE_FRACTION))
-    return SCAN_CALLS
+        wanted = max(2 * SCAN_CALLS, int(budget.limit * BACKLOG_RESERVE_FRACTION))
+        return min(wanted, budget.limit // 2)
+    return min(SCAN_CALLS, budget.limit // 4)
 
 
 def wait_seconds(job: ScanJob, budget: RateBudget | None, now: float) -> float | None:

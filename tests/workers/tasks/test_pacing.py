@@ -4,6 +4,7 @@ pushes, pushes only when the window is all but spent, and a paced scan makes no 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,15 @@ def test_pushes_wait_only_when_the_window_is_all_but_spent() -> None:
     assert pacing.wait_seconds(PUSH, spent, NOW) == 60
 
 
-def test_small_windows_still_keep_room_for_two_scans() -> None:
-    small = RateBudget(remaining=2 * pacing.SCAN_CALLS - 1, limit=100, reset_at=NOW + 60)
-    assert pacing.wait_seconds(ONBOARDING, small, NOW) == 60
+def test_onboarding_keeps_two_scans_in_reserve_but_never_more_than_half_a_window() -> None:
+    window = RateBudget(remaining=2 * pacing.SCAN_CALLS - 1, limit=200, reset_at=NOW + 60)
+    assert pacing.wait_seconds(ONBOARDING, window, NOW) == 60  # a fifth is 40: 60 are kept
+    half = RateBudget(remaining=49, limit=100, reset_at=NOW + 60)
+    assert pacing.wait_seconds(ONBOARDING, half, NOW) == 60
+    assert pacing.wait_seconds(ONBOARDING, replace(half, remaining=50), NOW) is None
+    tiny = RateBudget(remaining=8, limit=30, reset_at=NOW + 60)  # pushes keep a quarter
+    assert pacing.wait_seconds(PUSH, tiny, NOW) is None
+    assert pacing.wait_seconds(PUSH, replace(tiny, remaining=6), NOW) == 60
 
 
 def test_a_window_that_has_reset_or_was_never_seen_never_waits() -> None:
