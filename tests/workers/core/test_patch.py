@@ -6,11 +6,15 @@ golden set leaves open, found by mutation testing (docs/mutation.md).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from workers.config.model import Config
-from workers.core.manifest import check_manifest
-from workers.core.patch import Edit, Unfixable, apply, is_json, line_ending
+from workers.core.detect import detect
+from workers.core.manifest import check_manifest, worth_composing
+from workers.core.patch import Edit, Unfixable, apply, edit_for, is_json, line_ending
+from workers.core.yamldoc import ParsedText, iter_chunks
 
 
 def _fixed(text: str, path: str = "pod.yaml") -> str:
@@ -222,3 +226,22 @@ def test_an_inheriting_container_gets_its_line_after_its_merge_key() -> None:
     config = Config.model_validate({"exempt": {"containers": ["a"]}})
     report = check_manifest("pod.yaml", text.encode(), config, fix=True)
     assert report.fixed == (text + "    imagePullPolicy: Always\n").encode()
+
+
+def test_a_target_asking_for_its_own_line_never_gets_one_in_its_step_template() -> None:
+    # The stepTemplate is shared with an exempt step, so detection asks for the step's own
+    # line and, as the step has no image line to put it beside, blocks the finding. The
+    # patcher must honour `own_line` by itself: were the block lost, the line would otherwise
+    # go in the template and change the exempt step.
+    text = (
+        "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n"
+        "  stepTemplate:\n    image: golang:1.23\n"
+        "  steps:\n  - name: kept  # pullpolicy: ignore\n    script: go build\n"
+        "  - name: inherits\n    script: go test\n"
+    )
+    chunk = next(iter_chunks(text, worth_composing))
+    (target,) = detect("task.yaml", ParsedText(text, False, (chunk,)), Config()).targets
+    assert target.own_line
+    assert target.blocked is not None
+    with pytest.raises(Unfixable):
+        edit_for(replace(target, blocked=None), chunk.text, json_style=False, eol="\n")
