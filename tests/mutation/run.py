@@ -38,6 +38,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "tests/bot/test_observability.py",
         "tests/bot/webhooks/test_enqueue.py",
         "tests/bot/webhooks/test_one_trip.py",
+        "tests/bot/webhooks/test_receiver.py",
     ),
 }
 LISTED = re.compile(r"`([\w.]+__mutmut_\d+)`")

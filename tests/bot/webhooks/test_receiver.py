@@ -141,6 +141,24 @@ def test_a_gitlab_delivery_is_logged_with_its_project_and_event(
         "mike/diaspora",  # the project's path: GitLab's `repository` has no full name
     )
     assert _counted(metrics, "gitlab", "Push Hook", "queued") == 1
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger=LOGGER_NAME):
+        again = the_receiver.handle("gitlab", headers, encode(payload("gitlab", "push")))
+    assert again.body["status"] == "duplicate"
+    (entry,) = _logged(caplog)  # read from the payload, not from a job
+    assert entry["repository"] == "mike/diaspora"
+
+
+def test_deliveries_without_an_id_are_never_duplicates(state: SqliteState) -> None:
+    enqueuer = InMemoryEnqueuer()
+    the_receiver, _ = _receiver(state, enqueuer)
+    headers, body = _github("push", payload("github", "push.4"), "unused")
+    del headers["X-GitHub-Delivery"]
+    assert [the_receiver.handle("github", headers, body).status_code for _ in range(2)] == [
+        202,
+        202,
+    ]
+    assert len(enqueuer.jobs) == 2
 
 
 def test_ignored_and_duplicate_deliveries_log_why_at_info(
@@ -332,6 +350,18 @@ def test_a_declined_pr_queued_in_one_commit_is_counted_once(
     assert _declined(metrics, "github") == 1
 
 
+def test_an_installation_queued_in_one_commit_answers_its_countdowns(
+    state: SqliteState, embedded: EmbeddedEnqueuer
+) -> None:
+    the_receiver, _ = _receiver(state, embedded)
+    delivery = _github("installation", _installation("o/a", "o/b"), "i-4")
+    answer = the_receiver.handle("github", *delivery)
+    assert answer.body["jobs"] == [
+        {"repo": "o/a", "reason": "installation", "countdown": 0.0},
+        {"repo": "o/b", "reason": "installation", "countdown": SPACING},
+    ]
+
+
 def test_a_stopped_queue_writer_is_503_and_gives_the_claims_back(
     state: SqliteState, embedded: EmbeddedEnqueuer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -482,3 +512,58 @@ def test_a_one_trip_push_refused_by_redis_logs_the_error_s_type(
     (entry,) = _logged(caplog)
     assert (entry["level"], entry["error"], entry["jobs"]) == ("WARNING", "ResponseError", 0)
     assert _counted(metrics, "github", "push", "unavailable") == 1
+
+
+# --- the embedded queue's commit awaited on the event loop (the web app's path) ----------------
+
+
+def _queue_async(the_receiver: Receiver, headers: dict[str, str], body: bytes) -> Outcome:
+    decision = the_receiver.decide("github", headers, body)
+    assert not isinstance(decision, Outcome), decision
+    assert the_receiver.queue_awaits
+    return asyncio.run(the_receiver.queue_async(decision))
+
+
+def test_an_awaited_commit_that_fails_is_503_and_gives_every_claim_back(
+    state: SqliteState,
+    embedded: EmbeddedEnqueuer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    put_many = SqliteQueue.put_many
+
+    def disk_full(store: SqliteQueue, messages: Sequence[NewMessage]) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(SqliteQueue, "put_many", disk_full)
+    the_receiver, metrics = _receiver(state, embedded)
+    delivery = _github("installation", _installation("o/a", "o/b"), "i-5")
+    with caplog.at_level(logging.DEBUG, logger=LOGGER_NAME):
+        failed = _queue_async(the_receiver, *delivery)
+    assert failed.status_code == 503
+    (entry,) = _logged(caplog)
+    assert (entry["level"], entry["error"], entry["jobs"]) == ("WARNING", "OSError", 0)
+    assert _counted(metrics, "github", "installation", "unavailable") == 1
+    monkeypatch.setattr(SqliteQueue, "put_many", put_many)
+    retried = _queue_async(the_receiver, *delivery)  # no repository's claim was kept
+    assert [job["repo"] for job in retried.body["jobs"]] == ["o/a", "o/b"]
+
+
+def test_a_declined_pr_whose_commit_is_awaited_is_counted_once(
+    state: SqliteState, embedded: EmbeddedEnqueuer
+) -> None:
+    the_receiver, metrics = _receiver(state, embedded)
+    delivery = _github("pull_request", _declining_pull_request(), "c-3")
+    assert _queue_async(the_receiver, *delivery).status_code == 202
+    redelivered = the_receiver.decide("github", *delivery)
+    assert isinstance(redelivered, Outcome) and redelivered.status_code == 200
+    assert _declined(metrics, "github") == 1
+
+
+def test_a_declined_pr_admitted_in_one_trip_is_counted_once(
+    redis_mode: tuple[Receiver, DeliveryMetrics, Any],
+) -> None:
+    the_receiver, metrics, _ = redis_mode
+    delivery = _github("pull_request", _declining_pull_request(), "c-4")
+    assert [_admit(the_receiver, *delivery).status_code for _ in range(2)] == [202, 200]
+    assert _declined(metrics, "github") == 1
