@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import pytest
@@ -229,6 +230,45 @@ def test_refused_deliveries_log_at_warning_and_count_by_outcome(
     assert _counted(metrics, "github", "" if status == 401 else "push", outcome) == 1
 
 
+FORM = "application/x-www-form-urlencoded"
+NOT_ONE_PAYLOAD = "malformed body: form body without one payload field"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "detail"),
+    [
+        ("application/json", b"not json", "malformed body: not JSON (JSONDecodeError)"),
+        ("application/json", b"[1]", "malformed body: not a JSON object"),
+        (FORM, b"other=1", NOT_ONE_PAYLOAD),
+        (
+            FORM,
+            b"payload=%7B%7D&payload=%7B%7D",
+            "malformed body: form body without one payload field",
+        ),
+        (FORM, b"payload=%7B%7D&junk", "malformed body: bad query field: 'junk'"),
+    ],
+)
+def test_a_malformed_body_is_answered_with_what_is_wrong(
+    state: SqliteState, content_type: str, body: bytes, detail: str
+) -> None:
+    the_receiver, _ = _receiver(state, InMemoryEnqueuer())
+    headers = github_headers("push", body, delivery="m-1") | {"Content-Type": content_type}
+    answer = the_receiver.handle("github", headers, body)
+    assert (answer.status_code, answer.body) == (400, {"detail": detail})
+
+
+def test_a_form_encoded_delivery_is_read_whatever_its_content_type_s_case_and_parameters(
+    state: SqliteState,
+) -> None:
+    enqueuer = InMemoryEnqueuer()
+    the_receiver, _ = _receiver(state, enqueuer)
+    body = urlencode({"payload": json.dumps(payload("github", "push.4"))}).encode()
+    content_type = "Application/X-WWW-Form-Urlencoded; charset=utf-8"
+    headers = github_headers("push", body, delivery="f-1") | {"Content-Type": content_type}
+    assert the_receiver.handle("github", headers, body).status_code == 202
+    assert [job.repo for job in enqueuer.jobs] == [HELLO]
+
+
 def test_outcome_labels() -> None:
     def label(status: int, body: dict[str, Any] | None = None) -> str:
         return receiver.outcome_label(Outcome(status, body or {}))
@@ -281,6 +321,26 @@ def test_a_broker_failing_mid_installation_gives_back_the_unqueued_claims_only(
     assert retried.status_code == 202
     # The two queued before the failure kept their claims: not queued twice.
     assert [job.repo for job in broker.jobs] == names
+
+
+class StateDownOnClaim(SqliteState):
+    def claim(self, namespace: str, key: str, ttl_seconds: float) -> bool:
+        raise ConnectionError("redis://:hunter2@state:6379 refused")
+
+
+def test_a_state_that_cannot_take_the_claim_is_503_with_the_error_s_type(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = StateDownOnClaim(tmp_path / "state.sqlite")
+    enqueuer = InMemoryEnqueuer()
+    the_receiver, metrics = _receiver(state, enqueuer)
+    with caplog.at_level(logging.DEBUG, logger=LOGGER_NAME):
+        answer = the_receiver.handle("github", *_github("push", payload("github", "push.4"), "d"))
+    state.close()
+    assert (answer.status_code, enqueuer.queued) == (503, [])
+    (entry,) = _logged(caplog)
+    assert (entry["level"], entry["error"], entry["jobs"]) == ("WARNING", "ConnectionError", 0)
+    assert _counted(metrics, "github", "push", "unavailable") == 1
 
 
 class StateDownOnRelease(SqliteState):
