@@ -343,6 +343,25 @@ def test_a_state_that_cannot_take_the_claim_is_503_with_the_error_s_type(
     assert _counted(metrics, "github", "push", "unavailable") == 1
 
 
+class StateDownOnMarks(SqliteState):
+    def is_marked(self, namespace: str, key: str) -> bool:
+        raise TimeoutError("state unreachable")
+
+
+def test_a_state_that_cannot_say_scanned_before_is_503_with_the_error_s_type(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = StateDownOnMarks(tmp_path / "state.sqlite")
+    the_receiver, _ = _receiver(state, InMemoryEnqueuer())
+    # A push that touched no manifest asks whether the repository was scanned before.
+    with caplog.at_level(logging.DEBUG, logger=LOGGER_NAME):
+        answer = the_receiver.handle("github", *_github("push", payload("github", "push.4"), "d"))
+    state.close()
+    assert answer.status_code == 503
+    (entry,) = _logged(caplog)
+    assert (entry["error"], entry["jobs"]) == ("TimeoutError", 0)
+
+
 class StateDownOnRelease(SqliteState):
     def release(self, namespace: str, key: str) -> None:
         raise ConnectionError("state unreachable")
