@@ -169,3 +169,19 @@ def edits_for(
         except Unfixable as error:
             failed.append((target, str(error)))
     return edits, failed
+
+
+def insert_policy(
+    container: MappingNode,
+    image_key: Node,
+    image_value: Node,
+    body: str,
+    *,
+    json_style: bool,
+    eol: str,
+) -> Edit:
+    """`imagePullPolicy: Always` added to `container` beside its `image` entry: a new line at
+    that key's column, or a flow entry for a flow mapping."""
+    if container.flow_style:
+        return _insert_flow(container, image_key, image_value, body, json_style=json_style, eol=eol)
+    return _insert_line(image_key, image_value, body, eol=eol, json_style=json_style)
