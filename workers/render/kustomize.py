@@ -153,7 +153,7 @@ def _run(target: Path, output: Path, home: Path) -> str:
         raise RenderFailed(f"{KUBECTL} is not installed") from None
     size = output.stat().st_size
     if size >= OUTPUT_LIMIT_BYTES:
-        raise RenderFailed(f"kustomize output over {OUTPUT_LIMIT_BYTES // (1024 * 1024)} MiB")
+        raise RenderFailed(f"kustomize output over {OUTPUT_LIMIT_BYTES} bytes")
     if process.returncode != 0:
         raise RenderFailed(_message(stderr.decode("utf-8", "replace"), home))
     return output.read_bytes().decode("utf-8", "replace")

@@ -1,0 +1,91 @@
+"""The kustomize engine: kubectl over only the given files, no network, bounded; and the
+attribution scenarios rendered for real, before and after the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+import yaml
+
+from tests.kustomize_scenarios import BASE, SCENARIOS, Scenario
+from workers.config.model import Config
+from workers.core.overlays import check_kustomizations
+from workers.core.renders import RenderFailed, rendered_findings
+from workers.render import kustomize
+
+
+@pytest.fixture(autouse=True)
+def _kubectl() -> None:
+    if not kustomize.available():
+        pytest.skip("kubectl is not installed (kubectl kustomize renders kustomizations)")
+
+
+def encoded(files: Mapping[str, str]) -> dict[str, bytes]:
+    return {path: text.encode() for path, text in files.items()}
+
+
+def test_a_kustomization_renders_to_one_stream_named_by_its_directory() -> None:
+    rendered = kustomize.render(encoded(BASE), "base")
+    assert list(rendered) == ["base"]
+    (document,) = yaml.safe_load_all(rendered["base"])
+    assert document["metadata"]["name"] == "web"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=list(SCENARIOS))
+def test_the_real_render_agrees_with_the_golden_finding_and_fix(scenario: Scenario) -> None:
+    files = encoded(scenario.files)
+    config = Config()
+    before = kustomize.render(files, "overlay")
+    (rendered,) = rendered_findings(before, config)
+    assert (rendered.container, rendered.current) == (scenario.container, scenario.current)
+    reports, verifications = check_kustomizations(
+        sorted(files), files.__getitem__, files.__getitem__, kustomize.render, config, fix=True
+    )
+    (report,) = reports
+    (finding,) = report.findings
+    assert (report.path, finding.line, finding.column) == (
+        scenario.path,
+        scenario.line,
+        scenario.column,
+    )
+    assert report.fixed is not None and report.fixed.decode() == scenario.fixed
+    overlay = next(v for v in verifications if v.root == "overlay")
+    assert (overlay.verified, overlay.reason, overlay.before, overlay.after) == (True, None, 1, 0)
+    after = kustomize.render({**files, scenario.path: report.fixed}, "overlay")
+    assert rendered_findings(after, config) == []
+
+
+def test_a_remote_base_is_refused_before_kubectl_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kustomize, "KUBECTL", "/nonexistent/kubectl")  # it must not get there
+    files = {"k/kustomization.yaml": b"resources:\n- github.com/example/app/config?ref=v1\n"}
+    with pytest.raises(RenderFailed, match=r"^remote base github.com/example/app/config\?ref=v1"):
+        kustomize.render(files, "k")
+
+
+@pytest.mark.parametrize("path", ["../outside.yaml", "/etc/passwd", "a/../../b", "a//b", "./a"])
+def test_a_path_that_could_leave_the_temporary_directory_is_refused(path: str) -> None:
+    files = {**encoded(BASE), path: b"x"}
+    with pytest.raises(RenderFailed, match="refused path"):
+        kustomize.render(files, "base")
+
+
+def test_the_error_is_kustomize_s_own_without_temporary_paths() -> None:
+    files = {"k/kustomization.yaml": b"resources:\n- missing.yaml\n"}
+    with pytest.raises(RenderFailed) as raised:
+        kustomize.render(files, "k")
+    message = str(raised.value)
+    assert "missing.yaml" in message
+    assert "pullpolicy-kustomize" not in message and "/tmp" not in message
+    assert "\n" not in message
+
+
+def test_output_over_the_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kustomize, "OUTPUT_LIMIT_BYTES", 64)
+    with pytest.raises(RenderFailed, match="output over"):
+        kustomize.render(encoded(BASE), "base")
+
+
+def test_a_directory_without_a_kustomization_is_refused() -> None:
+    with pytest.raises(RenderFailed, match="no kustomization in base"):
+        kustomize.render({"base/deployment.yaml": b"kind: ConfigMap\n"}, "base")
