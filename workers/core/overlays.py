@@ -19,11 +19,15 @@ import yaml
 from workers.config.model import Config
 from workers.core import guard
 from workers.core.detect import ALWAYS, DECLINED, detect
+from workers.core.exemptions import file_ignored, line_ignored
 from workers.core.findings import Exempted, FileReport, Finding, fingerprint
+from workers.core.globs import glob_match
 from workers.core.kustomizations import (
+    KUSTOMIZATION_FILES,
     BadKustomization,
     Closure,
     closure,
+    join,
     kustomization_dirs,
 )
 from workers.core.kustomize_patches import Rendered, Site, policy_sites
@@ -81,12 +85,43 @@ class _Run:
     unfixable: dict[str, list[tuple[Finding, str]]] = field(default_factory=dict)
     cache: dict[tuple[str, str], Mapping[str, str] | str] = field(default_factory=dict)
     plans: dict[str, Closure] = field(default_factory=dict)
+    reported: set[tuple[str, tuple[int, int], str | None]] = field(default_factory=set)
+
+    def _included(self, path: str) -> bool:
+        """Not excluded by `paths.exclude` (a `Kustomization` file matches no include glob,
+        yet kustomize reads it)."""
+        return not any(glob_match(pattern, path) for pattern in self.config.paths.exclude)
+
+    def _ignored(self, site: Site) -> str | None:
+        """`# pullpolicy: ignore` on the site's line or a comment line above it, or
+        `# pullpolicy: ignore-file` in its file."""
+        try:
+            text = decode(self.read(site.path))
+        except (Unparseable, ReadError):
+            return None
+        if file_ignored(text):
+            return "comment # pullpolicy: ignore-file"
+        lines = text.splitlines()
+        line, _ = site.position()
+        own = lines[line - 1] if line <= len(lines) else ""
+        above = lines[line - 2] if 1 < line <= len(lines) + 1 else ""
+        if line_ignored(own) or (above.lstrip("- ").startswith("#") and line_ignored(above)):
+            return "comment # pullpolicy: ignore"
+        return None
 
     def read(self, path: str) -> bytes:
         return self.edited[path] if path in self.edited else self.read_current(path)
 
     def closures(self) -> dict[str, Closure]:
-        self.roots = kustomization_dirs(self.paths)
+        self.roots = [
+            root
+            for root in kustomization_dirs(self.paths)
+            if any(
+                self._included(path)
+                for path in (join(root, name) for name in KUSTOMIZATION_FILES)
+                if path in self.paths
+            )
+        ]
         for root in self.roots:
             try:
                 plan = closure(root, self.paths, self.read)
@@ -120,20 +155,29 @@ class _Run:
     def check(self, root: str, plan: Closure) -> None:
         try:
             self.before[root] = self.rendered(plan, self.original)
-            current = self.rendered(plan, self.read)
         except (RenderFailed, ReadError) as error:
             self.failed[root] = f"does not render: {error}"
+            return
+        try:
+            current = self.rendered(plan, self.read)
+        except (RenderFailed, ReadError) as error:
+            self.failed[root] = f"does not render after the manifest fixes: {error}"
             return
         sites = self._sites(plan)
         chosen: list[tuple[Site, Finding]] = []
         for item in self._non_always(current):
             rendered, finding = item
             site = _decider(sites, rendered, finding.current)
-            if site is None or self._plain_reports(site):
+            if site is None or self._plain_reports(site) or not self._included(site.path):
                 continue  # its base resource's: the manifest scan reports it
+            once = (site.path, site.position(), rendered.container)
+            if once in self.reported:
+                continue  # a patch shared by several kustomizations: reported for the first
+            self.reported.add(once)
             own = self._finding(root, site, finding)
-            if own.fingerprint in self.declined:
-                self.exempted.setdefault(site.path, []).append(Exempted(own, DECLINED))
+            exemption = DECLINED if own.fingerprint in self.declined else self._ignored(site)
+            if exemption is not None:
+                self.exempted.setdefault(site.path, []).append(Exempted(own, exemption))
                 continue
             self.findings.setdefault(site.path, []).append(own)
             chosen.append((site, own))

@@ -168,3 +168,61 @@ def test_only_the_closure_of_a_kustomization_reaches_the_engine() -> None:
     run(files, render, fix=False)
     assert seen["base"] == {"base/kustomization.yaml", "base/deployment.yaml"}
     assert seen["overlay"] == {*seen["base"], "overlay/kustomization.yaml", "overlay/policy.yaml"}
+
+
+def test_a_patch_shared_by_several_kustomizations_is_one_finding_fixed_once() -> None:
+    files = {
+        **{path.replace("overlay/", "shared/"): text for path, text in JSON_REPLACE.files.items()},
+        "dev/kustomization.yaml": "resources: [../shared]\nnamePrefix: dev-\n",
+        "prod/kustomization.yaml": "resources: [../shared]\nnamePrefix: prod-\n",
+    }
+
+    def render(files: Mapping[str, bytes], root: str) -> dict[str, str]:
+        policy = "Always" if root == "base" else files["shared/ops.yaml"].decode().split()[-1]
+        return {root: DEPLOYMENT.replace("imagePullPolicy: Always", f"imagePullPolicy: {policy}")}
+
+    checked, _ = run(files, render, fix=False)
+    assert [(r.path, [f.rendered_in for f in r.findings]) for r in checked] == [
+        ("shared/ops.yaml", ["dev"])
+    ]
+    fixed, verifications = run(files, render, fix=True)
+    (report,) = fixed
+    assert report.fixed is not None and report.fixed.endswith(b"  value: Always\n")
+    for root in ("dev", "prod", "shared"):
+        assert verifications[root] == Verification("kustomization", root, True, None, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "  value: IfNotPresent  # pullpolicy: ignore\n",
+        "  # pullpolicy: ignore\n  value: IfNotPresent\n",
+    ],
+)
+def test_an_ignore_comment_at_the_patch_exempts_it(comment: str) -> None:
+    text = JSON_REPLACE.files[JSON_REPLACE.path].replace("  value: IfNotPresent\n", comment)
+    scenario = Scenario(
+        {**JSON_REPLACE.files, JSON_REPLACE.path: text}, JSON_REPLACE.path, 0, 0,
+        JSON_REPLACE.source, "app", "IfNotPresent", "",
+    )  # fmt: skip
+    reports, _ = run(scenario.files, fake_render(scenario), fix=True)
+    (report,) = reports
+    assert report.findings == () and report.fixed is None
+    assert [exempt.reason for exempt in report.exempted] == ["comment # pullpolicy: ignore"]
+
+
+def test_an_excluded_kustomization_is_neither_rendered_nor_listed() -> None:
+    rendered: list[str] = []
+
+    def render(files: Mapping[str, bytes], root: str) -> dict[str, str]:
+        rendered.append(root)
+        return fake_render(SMP_FILE)(files, root)
+
+    config = Config.model_validate({"paths": {"exclude": ["overlay/**"]}})
+    files = {path: text.encode() for path, text in SMP_FILE.files.items()}
+    reports, verifications = check_kustomizations(
+        sorted(files), files.__getitem__, files.__getitem__, render, config, fix=True
+    )
+    assert reports == []
+    assert [v.root for v in verifications] == ["base"]
+    assert set(rendered) == {"base"}
