@@ -193,3 +193,46 @@ def fake_render(scenario: Scenario) -> Callable[[Mapping[str, bytes], str], dict
         return {root: text}
 
     return render
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\n", "\r\n")
+
+
+JSON_ADD_CONTAINER_CRLF = Scenario(
+    files={**BASE, "overlay/kustomization.yaml": _crlf(ADD_KUSTOMIZATION)},
+    path="overlay/kustomization.yaml",
+    line=12,
+    column=9,
+    source=Source.KUSTOMIZE_PATCH,
+    container="sidecar",
+    current=None,
+    fixed=_crlf(JSON_ADD_CONTAINER.fixed),
+)
+
+JSON_FILE_REPLACE = Scenario(
+    files={
+        **BASE,
+        "overlay/kustomization.yaml": (
+            "resources: [../base]\npatches:\n  - target: {kind: Deployment, name: web}\n"
+            "    path: ops.json\n"
+        ),
+        "overlay/ops.json": (
+            '[\n  {"op": "replace", "path": "/spec/template/spec/containers/0/imagePullPolicy",'
+            '\n   "value": "Never"}\n]\n'
+        ),
+    },
+    path="overlay/ops.json",
+    line=3,
+    column=13,
+    source=Source.KUSTOMIZE_PATCH,
+    container="app",
+    current="Never",
+    fixed=(
+        '[\n  {"op": "replace", "path": "/spec/template/spec/containers/0/imagePullPolicy",'
+        '\n   "value": "Always"}\n]\n'
+    ),
+)
+
+SCENARIOS["JSON 6902 add of a container, CRLF"] = JSON_ADD_CONTAINER_CRLF
+SCENARIOS["JSON 6902 replace in a JSON file"] = JSON_FILE_REPLACE

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import pytest
 
 from tests.kustomize_scenarios import (
+    BASE,
     BASE_DECIDES,
     DEPLOYMENT,
     INLINE_SMP,
@@ -19,7 +20,7 @@ from tests.kustomize_scenarios import (
     fake_render,
 )
 from workers.config.model import Config
-from workers.core.findings import FileReport
+from workers.core.findings import FileReport, Source
 from workers.core.manifest import check_manifest
 from workers.core.overlays import check_kustomizations
 from workers.core.renders import Render, RenderFailed, Verification
@@ -226,3 +227,36 @@ def test_an_excluded_kustomization_is_neither_rendered_nor_listed() -> None:
     assert reports == []
     assert [v.root for v in verifications] == ["base"]
     assert set(rendered) == {"base"}
+
+
+def test_a_patch_file_the_manifest_scan_already_reports_gets_no_second_finding() -> None:
+    text = SMP_FILE.files[SMP_FILE.path].replace(
+        "        - name: app\n", "        - name: app\n          image: nginx:1.28\n"
+    )
+    assert check_manifest(SMP_FILE.path, text.encode(), Config()).findings  # the plain scan's
+    scenario = Scenario(
+        {**SMP_FILE.files, SMP_FILE.path: text}, SMP_FILE.path, 0, 0, SMP_FILE.source, "app",
+        "IfNotPresent", "",
+    )  # fmt: skip
+    reports, verifications = run(scenario.files, fake_render(scenario), fix=False)
+    assert reports == []
+    assert verifications["overlay"].before == 1
+
+
+def test_an_inline_patch_in_patches_strategic_merge_is_found_in_its_block() -> None:
+    kustomization = (
+        "resources: [../base]\npatchesStrategicMerge:\n- |-\n  apiVersion: apps/v1\n"
+        "  kind: Deployment\n  metadata:\n    name: web\n  spec:\n    template:\n      spec:\n"
+        "        containers:\n        - name: app\n          imagePullPolicy: IfNotPresent\n"
+    )
+    scenario = Scenario(
+        {**BASE, "overlay/kustomization.yaml": kustomization}, "overlay/kustomization.yaml",
+        13, 28, Source.KUSTOMIZE_PATCH, "app", "IfNotPresent",
+        kustomization.replace("IfNotPresent", "Always"),
+    )  # fmt: skip
+    reports, _ = run(scenario.files, fake_render(scenario), fix=True)
+    (report,) = reports
+    assert [(f.line, f.column, f.source) for f in report.findings] == [
+        (13, 28, Source.KUSTOMIZE_PATCH)
+    ]
+    assert report.fixed is not None and report.fixed.decode() == scenario.fixed
