@@ -4,6 +4,7 @@ attribution scenarios rendered for real, before and after the fix."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 import yaml
@@ -89,3 +90,25 @@ def test_output_over_the_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
 def test_a_directory_without_a_kustomization_is_refused() -> None:
     with pytest.raises(RenderFailed, match="no kustomization in base"):
         kustomize.render({"base/deployment.yaml": b"kind: ConfigMap\n"}, "base")
+
+
+def test_a_kustomization_at_the_repository_root_renders() -> None:
+    files = {"kustomization.yaml": b"resources: [base]\n", **encoded(BASE)}
+    assert list(kustomize.render(files, "")) == [""]
+
+
+def test_a_render_over_its_time_limit_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kustomize, "TIME_LIMIT_SECONDS", 1e-6)  # no process starts that fast
+    with pytest.raises(RenderFailed, match="took longer than"):
+        kustomize.render(encoded(BASE), "base")
+
+
+def test_kubectl_gets_none_of_the_caller_s_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "secret")
+    monkeypatch.setenv("KUBECONFIG", "/home/someone/.kube/config")
+    environment = kustomize._environment(tmp_path)
+    assert "GITHUB_TOKEN" not in environment
+    assert environment["KUBECONFIG"].startswith(str(tmp_path))
+    assert environment["GIT_ALLOW_PROTOCOL"] == "none"
