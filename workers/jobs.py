@@ -11,7 +11,10 @@ SCAN_QUEUE = "pullpolicy"  # pushes and pull request events: what people are wai
 # this queue only when SCAN_QUEUE is empty, so a push never waits behind the onboarding backlog.
 BACKLOG_QUEUE = "pullpolicy.backlog"
 SCAN_QUEUES = (SCAN_QUEUE, BACKLOG_QUEUE)  # in the order workers take from them
-BACKLOG_REASONS = frozenset({"installation"})
+ONBOARDING = (
+    "onboarding"  # `pullpolicy scan gitlab GROUP --group`: GitLab has no installation event
+)
+BACKLOG_REASONS = frozenset({"installation", ONBOARDING})
 REVIEW = "review"  # the reason of a job that reviews a person's pull request
 
 
@@ -25,7 +28,9 @@ class ScanJob:
 
     forge: str  # "github" | "gitlab"
     repo: str  # "owner/name" on GitHub, the project path on GitLab
-    reason: str  # "push" | "installation" | "pull_request_closed" | "manual" | "review"
+    reason: (
+        str  # "push" | "installation" | "onboarding" | "pull_request_closed" | "manual" | "review"
+    )
     head_sha: str | None = None
     installation_id: int | None = None  # GitHub App installation
     delivery_id: str | None = None  # the webhook delivery that caused it, for logs

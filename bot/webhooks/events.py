@@ -242,7 +242,25 @@ def _gitlab(
         return Ignored(TAG_PUSH)
     if event == "Merge Request Hook":
         return _gitlab_merge_request(payload, delivery)
+    if event == "System Hook":
+        return _gitlab_system_hook(payload, delivery, scanned_before)
     return Ignored(f"{UNHANDLED_EVENT}: {event or 'no X-Gitlab-Event header'}")
+
+
+def _gitlab_system_hook(
+    payload: Mapping[str, Any], delivery: str | None, scanned_before: ScannedBefore
+) -> Decision:
+    """A self-managed instance's system hook: every project's pushes and merge requests, in
+    the project hook's shape (https://docs.gitlab.com/administration/system_hooks/), named
+    by the payload instead of the header."""
+    kind = payload.get("object_kind", payload.get("event_name"))
+    if kind == "push":
+        return _gitlab_push(payload, delivery, scanned_before)
+    if kind == "tag_push":
+        return Ignored(TAG_PUSH)
+    if kind == "merge_request":
+        return _gitlab_merge_request(payload, delivery)
+    return Ignored(f"{UNHANDLED_EVENT}: System Hook {kind}")
 
 
 def _gitlab_push(

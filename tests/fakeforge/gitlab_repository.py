@@ -42,6 +42,7 @@ class GitLabRepositoryRoutes:
         base = "projects/{id}"
         repo = f"{base}/repository"
         return [
+            route("GET", "groups/{id}/projects", self.group_projects),
             route("GET", base, self.get_project),
             route("GET", f"{repo}/branches", self.list_branches),
             route("POST", f"{repo}/branches", self.create_branch),
@@ -60,6 +61,28 @@ class GitLabRepositoryRoutes:
 
     def _project(self, call: ApiCall, params: Params) -> Repository:
         return project(self.state, call, params["id"])
+
+    def group_projects(self, call: ApiCall, params: Params) -> Response:
+        """A group is every owner path that projects sit under (no group records of its own):
+        404 when the caller sees no project in it, as for a group it cannot see."""
+        group = params["id"].strip("/")
+        nested = truthy(call.request.arg("include_subgroups"))
+        assert call.principal is not None
+        seen = sorted(
+            (repo for repo in self.state.repos.values() if call.principal.can_see(repo.full_name)),
+            key=lambda repo: repo.project_id,
+        )
+        found = [
+            repo
+            for repo in seen
+            if repo.owner == group or (nested and repo.owner.startswith(group + "/"))
+        ]
+        if not found and not any(repo.owner.startswith(group + "/") for repo in seen):
+            not_found("Group")
+        page_repos, page = paginate(found, call.request, GITLAB_PAGES, self.state.page_size_cap)
+        gitlab = view(call)
+        rendered = [gitlab.project(r, self.state.user_id(r.owner)) for r in page_repos]
+        return json_response(200, rendered, gitlab_headers(call.request, page))
 
     def get_project(self, call: ApiCall, params: Params) -> Response:
         repo = self._project(call, params)

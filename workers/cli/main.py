@@ -63,10 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--loglevel", default="INFO")
 
-    once = commands.add_parser("scan", help="scan one repository now (no queue)")
+    once = commands.add_parser(
+        "scan", help="scan one repository now (no queue), or queue a whole GitLab group"
+    )
     once.add_argument("forge", choices=("github", "gitlab"))
-    once.add_argument("repo", metavar="OWNER/REPO")
+    once.add_argument("repo", metavar="OWNER/REPO|GROUP")
     once.add_argument("--dry-run", action="store_true", help="read everything, write nothing")
+    once.add_argument(
+        "--group",
+        action="store_true",
+        help="GitLab: queue the first scan of every project in the group, subgroups included"
+        " (the workers pace them on the rate limit)",
+    )
     return parser
 
 
@@ -120,6 +128,8 @@ def _service(args: argparse.Namespace) -> int:
         return service.run_serve(args.host, args.port, with_worker=args.with_worker)
     if args.command == "worker":
         return service.run_worker(args.concurrency, args.loglevel)
+    if args.group:
+        return service.run_scan_group(args.forge, args.repo, dry_run=args.dry_run)
     return service.run_scan_once(args.forge, args.repo, dry_run=args.dry_run)
 
 

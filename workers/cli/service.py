@@ -1,4 +1,5 @@
-"""`pullpolicy serve | worker | scan`: run the bot, or scan one repository once."""
+"""`pullpolicy serve | worker | scan`: run the bot, scan one repository once, or queue the first
+scans of a whole GitLab group."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import sys
 from dataclasses import asdict
 from types import FrameType
 
-from workers.cli.errors import ForgeFailed
-from workers.forge.base import ForgeError, NotFound, PermissionDenied, RateLimited
+from workers.cli.errors import ForgeFailed, UserError
+from workers.forge.base import ForgeError, GroupForge, NotFound, PermissionDenied, RateLimited
 from workers.forge.factory import open_forge
-from workers.jobs import ScanJob
+from workers.jobs import ONBOARDING, ScanJob
 from workers.runtime.logs import WORKER_LOGGER_NAME, configure_process_logging, write_json_line
 from workers.runtime.settings import load_settings
 from workers.scan import run as scan
@@ -123,3 +124,39 @@ def run_scan_once(forge_name: str, repo: str, *, dry_run: bool) -> int:
     for key, value in asdict(outcome).items():
         print(f"{key}: {value}")
     return 1 if outcome.findings else 0
+
+
+def run_scan_group(forge_name: str, group: str, *, dry_run: bool) -> int:
+    """Queue the first scan of every project in a GitLab group (subgroups included) on the
+    onboarding backlog, where the workers pace them on the forge's rate limits and pushes go
+    first. With `dry_run`, list the projects and queue nothing."""
+    from bot.webhooks.enqueue import EmbeddedEnqueuer, enqueuer_for
+
+    settings = load_settings()
+    forge = open_forge(settings, forge_name)
+    if not isinstance(forge, GroupForge):
+        raise UserError(f"{forge_name} has no groups to list: scan its repositories one by one")
+    try:
+        projects = forge.group_projects(group)
+    except ForgeError as error:
+        raise ForgeFailed(
+            f"{forge_name} group {group}: {_forge_problem(error)} ({error})"
+        ) from None
+    jobs = [ScanJob(forge=forge_name, repo=project, reason=ONBOARDING) for project in projects]
+    if dry_run:
+        for job in jobs:
+            print(job.repo)
+        print(f"{len(jobs)} project(s) in {group}; nothing queued (dry run)")
+        return 0
+    enqueuer = enqueuer_for(settings)
+    try:
+        if isinstance(enqueuer, EmbeddedEnqueuer):  # one commit for the whole group
+            enqueuer.enqueue_all_soon([(job, 0.0) for job in jobs]).result(timeout=60)
+        else:
+            for job in jobs:
+                enqueuer.enqueue(job)
+    finally:
+        if isinstance(enqueuer, EmbeddedEnqueuer):
+            enqueuer.close()
+    print(f"queued the first scan of {len(jobs)} project(s) in {group}: workers pace them")
+    return 0

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from workers.runtime.rate_budget import RateBudget
 
@@ -181,6 +181,16 @@ class RateLimited(ForgeError):
 
 class Transient(ForgeError):
     """5xx, timeouts, connection resets: safe to retry later."""
+
+
+@runtime_checkable
+class GroupForge(Protocol):
+    """A forge whose groups list their projects (GitLab): onboarding without an installation."""
+
+    def group_projects(self, group: str) -> list[str]:
+        """Full paths of the group's projects, its subgroups' included, archived ones left out.
+        Raises NotFound when the group does not exist or cannot be seen."""
+        ...
 
 
 class Forge(Protocol):

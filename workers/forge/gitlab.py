@@ -118,6 +118,18 @@ class GitLabForge:
             self._listings.put(repo, sha, listing)
         return listing
 
+    def group_projects(self, group: str) -> list[str]:
+        # https://docs.gitlab.com/api/groups/#list-projects
+        params = {
+            "include_subgroups": "true",
+            "archived": "false",
+            "simple": "true",
+            "order_by": "id",
+            "per_page": self._per_page,
+        }
+        items = self._api.pages(f"/groups/{quote(group, safe='')}/projects", params)
+        return sorted(str(item["path_with_namespace"]) for item in items)
+
     def read_file(self, repo: RepoRef, path: str, sha: str) -> bytes:
         listing = self._listings.get(repo, sha)
         if listing is not None and path not in listing.entries:

@@ -482,3 +482,22 @@ def test_gitlab_one_complete_irrelevant_commit_is_ignored_for_that_project_only(
     assert asked == ["gitlab:" + data["project"]["path_with_namespace"]]
     data["commits"], data["total_commits_count"] = [], 0  # nothing listed: scan to be sure
     assert isinstance(gitlab(data, "Push Hook", scanned_before=always_scanned), list)
+
+
+@pytest.mark.parametrize("name", ["push", "tag_push", "merge_request"])
+def test_a_system_hook_is_read_like_the_project_hook_it_carries(name: str) -> None:
+    data = payload("gitlab", name)  # system hooks send the project hook's shape
+    assert gitlab(data, "System Hook") == EXPECTED_GITLAB[name]
+
+
+def test_a_system_hook_push_without_object_kind_is_named_by_event_name() -> None:
+    data = payload("gitlab", "push")
+    del data["object_kind"]
+    assert gitlab(data, "System Hook") == EXPECTED_GITLAB["push"]
+
+
+def test_other_system_hook_events_are_ignored_with_their_name() -> None:
+    created = {"event_name": "project_create", "path_with_namespace": "acme/new"}
+    assert gitlab(created, "System Hook") == Ignored(
+        f"{events.UNHANDLED_EVENT}: System Hook project_create"
+    )

@@ -3,7 +3,10 @@ command in its own process against the local fake forge, dry run and real."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakeforge import FakeForge
+from workers.jobs import BACKLOG_QUEUE, ONBOARDING, ScanJob
 
 TOKEN = "glpat-cli-scan-secret"
 REPO = "acme/deploys"
@@ -21,7 +25,7 @@ POD = (
 
 
 def _scan(
-    fake: FakeForge, tmp_path: Path, forge: str, *extra: str
+    fake: FakeForge, tmp_path: Path, forge: str, *extra: str, target: str = REPO
 ) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PULLPOLICY_")}
     environ.update(
@@ -39,7 +43,7 @@ def _scan(
         environ["PULLPOLICY_GITLAB_URL"] = fake.gitlab_url
         environ["PULLPOLICY_GITLAB_TOKEN"] = TOKEN
     return subprocess.run(
-        [sys.executable, "-m", "workers.cli", "scan", forge, REPO, *extra],
+        [sys.executable, "-m", "workers.cli", "scan", forge, target, *extra],
         env=environ,
         capture_output=True,
         text=True,
@@ -97,3 +101,52 @@ def test_a_repository_the_forge_does_not_have_is_a_clear_error_not_a_crash(
     (line,) = result.stderr.splitlines()
     assert line.startswith("pullpolicy: ") and REPO in line
     assert "internal error" not in line and TOKEN not in result.stderr + result.stdout
+
+
+def _queued(data_dir: Path) -> list[ScanJob]:
+    with sqlite3.connect(data_dir / "queue.sqlite") as connection:
+        rows = connection.execute("SELECT queue, payload FROM messages ORDER BY rowid").fetchall()
+    jobs = []
+    for queue, stored in rows:
+        body = json.loads(base64.b64decode(json.loads(stored)["body"]))
+        job = ScanJob.from_dict(body[0][0])
+        assert queue == job.queue == BACKLOG_QUEUE  # behind any push, paced by the workers
+        jobs.append(job)
+    return jobs
+
+
+def test_a_gitlab_group_is_queued_for_onboarding_subgroups_included(
+    fake_forge: FakeForge, tmp_path: Path
+) -> None:
+    fake_forge.add_token(TOKEN)
+    inside = ["acme/platform/api", "acme/platform/web", "acme/platform/tools/ci"]
+    for name in [*inside, "acme/other", "acme/platformer/x"]:
+        fake_forge.create_repo(name, {"pod.yaml": POD})
+    listed = _scan(fake_forge, tmp_path, "gitlab", "--group", "--dry-run", target="acme/platform")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        *sorted(inside),
+        "3 project(s) in acme/platform; nothing queued (dry run)",
+    ]
+    assert not (tmp_path / "data" / "queue.sqlite").exists()
+    queued = _scan(fake_forge, tmp_path, "gitlab", "--group", target="acme/platform")
+    assert queued.returncode == 0, queued.stderr
+    jobs = _queued(tmp_path / "data")
+    assert sorted(job.repo for job in jobs) == sorted(inside)
+    assert {(job.forge, job.reason) for job in jobs} == {("gitlab", ONBOARDING)}
+    assert fake_forge.change_requests("acme/platform/api") == []  # queued, not scanned here
+
+
+def test_an_unknown_group_or_a_forge_without_groups_is_a_clear_error(
+    fake_forge: FakeForge, tmp_path: Path
+) -> None:
+    fake_forge.add_token(TOKEN)
+    missing = _scan(fake_forge, tmp_path, "gitlab", "--group", target="nobody/here")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("pullpolicy: gitlab group nobody/here: ")
+    github = _scan(fake_forge, tmp_path, "github", "--group", target="acme")
+    assert github.returncode == 2
+    assert (
+        github.stderr
+        == "pullpolicy: github has no groups to list: scan its repositories one by one\n"
+    )
