@@ -89,6 +89,9 @@ class Settings(BaseModel):
     installation_scan_spacing_seconds: float = Field(default=10.0, ge=0)
     """Seconds between the initial scans queued for one installation: spreads a many-repository
     installation over time instead of spending the installation's API rate limit at once."""
+    pace_on_rate_limits: bool = True
+    """Pace scans on the forge's rate-limit headers (workers.tasks.pacing); off, a scan only
+    reacts to a 403/429 once it has had one. For forges without rate limits."""
     pacing_spread_seconds: float = Field(default=60.0, ge=0)
     """Scans paced for an exhausted rate-limit window restart at its reset plus a random wait of
     up to this long, so that they do not all start at once."""

@@ -82,7 +82,8 @@ class Worker:
         """Scan, or review a pull request. Raises LockHeld when another worker scans this
         repository (reviews this PR) or the installation is at its concurrency cap, Paced when
         its rate-limit window is spent (before any call)."""
-        pacing.check(self.state, job, time.time(), self.settings.pacing_spread_seconds)
+        if self.settings.pace_on_rate_limits:
+            pacing.check(self.state, job, time.time(), self.settings.pacing_spread_seconds)
         try:
             return self._review(job) if job.is_review else self._scan(job)
         finally:

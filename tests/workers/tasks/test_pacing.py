@@ -121,3 +121,11 @@ def test_a_paced_scan_is_deferred_until_the_reset_without_a_call(
     text = generate_latest(DeliveryMetrics(state).registry).decode()
     assert 'pullpolicy_scan_retries_total{forge="github",reason="paced"} 1.0' in text
     state.close()
+
+
+def test_pacing_can_be_switched_off_for_a_forge_without_rate_limits(settings: Settings) -> None:
+    unpaced = settings.model_copy(update={"pace_on_rate_limits": False})
+    worker = Worker(unpaced)
+    spent = RateBudget(remaining=0, limit=5000, reset_at=time.time() + 900)
+    rate_budget.record(worker.state, "github", {str(INSTALLATION_ID): spent})
+    assert worker.scan(ONBOARDING).action == "opened"
