@@ -31,6 +31,12 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "tests/workers/core/test_crds.py",
         "tests/workers/core/test_crds_golden.py",
     ),
+    "workers/core/renders.py": (
+        "tests/workers/core/test_renders.py",
+        "tests/workers/core/test_charts.py",
+        "tests/workers/core/test_overlays.py",
+    ),
+    "workers/tasks/pacing.py": ("tests/workers/tasks/test_pacing.py",),
     "bot/webhooks/verify.py": ("tests/bot/webhooks/test_verify.py",),
     "bot/webhooks/events.py": ("tests/bot/webhooks/test_events.py",),
     "bot/webhooks/receiver.py": (

@@ -501,3 +501,57 @@ def test_other_system_hook_events_are_ignored_with_their_name() -> None:
     assert gitlab(created, "System Hook") == Ignored(
         f"{events.UNHANDLED_EVENT}: System Hook project_create"
     )
+
+
+# --- reviews: found by mutation testing (docs/mutation.md) -----------------------------------
+
+
+def test_a_pull_request_closed_before_its_delivery_is_not_reviewed() -> None:
+    data = payload("github", "pull_request.0")
+    data["action"] = "synchronize"  # a late delivery: the PR was closed since
+    data["pull_request"]["state"] = "closed"
+    assert github(data, "pull_request") == Ignored(events.PR_NOT_OPEN)
+
+
+def test_the_pull_requests_own_number_wins_over_the_payloads() -> None:
+    data = payload("github", "pull_request.0")
+    data["number"] = 99
+    (review,) = github(data, "pull_request")  # type: ignore[misc]
+    assert review.pr_number == 2
+    del data["pull_request"]["number"]  # older deliveries carry it at the top level only
+    (review,) = github(data, "pull_request")  # type: ignore[misc]
+    assert review.pr_number == 99
+
+
+@pytest.mark.parametrize("number", ["2", True, None])
+def test_a_pull_request_number_that_is_not_an_integer_is_malformed(number: object) -> None:
+    data = payload("github", "pull_request.0")
+    data["pull_request"]["number"] = number
+    data["number"] = number
+    message = _malformed(lambda: github(data, "pull_request"))
+    assert message == "pull_request.number is not an integer"
+
+
+def test_a_merge_request_closed_before_its_delivery_is_not_reviewed() -> None:
+    data = payload("gitlab", "merge_request")
+    data["object_attributes"].update(action="reopen", state="closed")
+    assert gitlab(data, "Merge Request Hook") == Ignored(events.PR_NOT_OPEN)
+
+
+@pytest.mark.parametrize("iid", ["1", True, None])
+def test_a_merge_request_iid_that_is_not_an_integer_is_malformed(iid: object) -> None:
+    data = payload("gitlab", "merge_request")
+    data["object_attributes"]["iid"] = iid
+    message = _malformed(lambda: gitlab(data, "Merge Request Hook"))
+    assert message == "object_attributes.iid is not an integer"
+
+
+@pytest.mark.parametrize("field", ["draft", "work_in_progress"])
+def test_a_draft_merge_request_is_marked_by_either_field(field: str) -> None:
+    data = payload("gitlab", "merge_request")
+    data["object_attributes"][field] = True  # work_in_progress: the older name
+    (review,) = gitlab(data, "Merge Request Hook")  # type: ignore[misc]
+    assert review.draft
+    data["object_attributes"][field] = "yes"  # only a real true marks a draft
+    (review,) = gitlab(data, "Merge Request Hook")  # type: ignore[misc]
+    assert not review.draft
