@@ -9,11 +9,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import yaml
+from yaml.nodes import MappingNode
 
 from workers.config.model import Config
 from workers.core.detect import detect
 from workers.core.manifest import check_manifest, worth_composing
-from workers.core.patch import Edit, Unfixable, apply, edit_for, is_json, line_ending
+from workers.core.patch import (
+    Edit,
+    Unfixable,
+    apply,
+    edit_for,
+    insert_policy,
+    is_json,
+    line_ending,
+)
 from workers.core.yamldoc import ParsedText, iter_chunks
 
 
@@ -245,3 +255,48 @@ def test_a_target_asking_for_its_own_line_never_gets_one_in_its_step_template() 
     assert target.blocked is not None
     with pytest.raises(Unfixable):
         edit_for(replace(target, blocked=None), chunk.text, json_style=False, eol="\n")
+
+
+INSERT_CASES = {
+    "a block mapping: a line at the image key's column": (
+        "  name: a\n  image: a:1\n  args: []\n",
+        False,
+        "\n",
+        "  name: a\n  image: a:1\n  imagePullPolicy: Always\n  args: []\n",
+    ),
+    "a block mapping keeps the file's line ending": (
+        "name: a\r\nimage: a:1\r\n",
+        False,
+        "\r\n",
+        "name: a\r\nimage: a:1\r\nimagePullPolicy: Always\r\n",
+    ),
+    "a block mapping in a JSON-named file": (
+        "name: a\nimage: a:1\n",
+        True,
+        "\n",
+        'name: a\nimage: a:1\n"imagePullPolicy": "Always"\n',
+    ),
+    "a flow mapping: one more entry": (
+        "{name: a, image: a:1}\n",
+        False,
+        "\n",
+        "{name: a, image: a:1, imagePullPolicy: Always}\n",
+    ),
+    "a multi-line JSON object: a member on its own line": (
+        '{\r\n  "image": "a:1",\r\n  "name": "a"\r\n}\r\n',
+        True,
+        "\r\n",
+        '{\r\n  "image": "a:1",\r\n  "imagePullPolicy": "Always",\r\n  "name": "a"\r\n}\r\n',
+    ),
+}
+
+
+@pytest.mark.parametrize("name", INSERT_CASES)
+def test_insert_policy_puts_the_entry_beside_the_image(name: str) -> None:
+    # kustomize patches (workers/core/kustomize_patches.py) locate the container themselves.
+    text, json_style, eol, expected = INSERT_CASES[name]
+    container = yaml.compose(text, Loader=yaml.CSafeLoader)
+    assert isinstance(container, MappingNode)
+    ((key, value),) = [(k, v) for k, v in container.value if k.value == "image"]
+    edit = insert_policy(container, key, value, text, json_style=json_style, eol=eol)
+    assert apply(text, [edit]) == expected
