@@ -18,7 +18,7 @@ from workers.runtime import rate_budget
 from workers.runtime.metrics import DeliveryMetrics
 from workers.runtime.rate_budget import RateBudget
 from workers.runtime.settings import Settings
-from workers.runtime.state import open_state
+from workers.runtime.state import SqliteState, open_state
 from workers.tasks import pacing
 from workers.tasks.celery_app import make_celery
 from workers.tasks.scan_task import MAX_PACED_RETRIES, Worker
@@ -61,6 +61,70 @@ def test_a_window_that_has_reset_or_was_never_seen_never_waits() -> None:
     past = RateBudget(remaining=0, limit=5000, reset_at=NOW - 1)
     assert pacing.wait_seconds(PUSH, past, NOW) is None
     assert pacing.wait_seconds(ONBOARDING, None, NOW) is None
+
+
+def test_the_reserves_boundaries_start_now() -> None:
+    window = RateBudget(remaining=2 * pacing.SCAN_CALLS, limit=200, reset_at=NOW + 60)
+    assert pacing.wait_seconds(ONBOARDING, window, NOW) is None  # exactly two scans' worth
+    odd = RateBudget(remaining=50, limit=101, reset_at=NOW + 60)
+    assert pacing.wait_seconds(ONBOARDING, odd, NOW) is None
+    # Reserves are whole calls: a fifth of 5,004 keeps 1,000, half of 101 keeps 50, a quarter of
+    # 30 keeps 7.
+    fifth = RateBudget(remaining=1000, limit=5004, reset_at=NOW + 60)
+    assert pacing.wait_seconds(ONBOARDING, fifth, NOW) is None
+    quarter = RateBudget(remaining=7, limit=30, reset_at=NOW + 60)
+    assert pacing.wait_seconds(PUSH, quarter, NOW) is None
+
+
+def test_a_window_resetting_right_now_never_waits() -> None:
+    now = RateBudget(remaining=0, limit=5000, reset_at=NOW)
+    assert pacing.wait_seconds(PUSH, now, NOW) is None
+
+
+def _state_with(tmp_path: Path, who: str, budget: RateBudget) -> SqliteState:
+    state = SqliteState(tmp_path / "state.sqlite")
+    rate_budget.record(state, "github", {who: budget})
+    return state
+
+
+def _paced(state: SqliteState, job: ScanJob, spread: float) -> pacing.Paced:
+    with pytest.raises(pacing.Paced) as caught:
+        pacing.check(state, job, NOW, spread)
+    return caught.value
+
+
+def test_a_paced_scan_waits_for_the_reset_and_says_what_is_kept(tmp_path: Path) -> None:
+    low = RateBudget(remaining=500, limit=5000, reset_at=NOW + 900)
+    state = _state_with(tmp_path, str(INSTALLATION_ID), low)
+    paced = _paced(state, ONBOARDING, 0)
+    assert paced.delay == 900
+    assert str(paced) == (
+        "500 of 5000 requests left until the window resets; onboarding scans keep 1000 in reserve"
+    )
+    pacing.check(state, PUSH, NOW, 0)  # pushes still have their reserve: no raise
+    rate_budget.record(state, "github", {str(INSTALLATION_ID): replace(low, remaining=29)})
+    assert str(_paced(state, PUSH, 0)) == (
+        "29 of 5000 requests left until the window resets; scans keep 30 in reserve"
+    )
+    state.close()
+
+
+def test_paced_scans_spread_after_the_reset(tmp_path: Path) -> None:
+    low = RateBudget(remaining=500, limit=5000, reset_at=NOW + 900)
+    state = _state_with(tmp_path, str(INSTALLATION_ID), low)
+    delays = [_paced(state, ONBOARDING, 60).delay for _ in range(20)]
+    assert all(900 <= delay <= 960 for delay in delays)
+    assert len(set(delays)) > 1  # spread, not one instant for all
+    state.close()
+
+
+def test_a_job_without_an_installation_paces_on_the_tokens_window(tmp_path: Path) -> None:
+    job = replace(ONBOARDING, installation_id=None)
+    low = RateBudget(remaining=0, limit=5000, reset_at=NOW + 900)
+    state = _state_with(tmp_path, pacing.UNINSTALLED, low)
+    assert _paced(state, job, 0).delay == 900
+    pacing.check(state, ONBOARDING, NOW, 0)  # the installation's own window was never seen
+    state.close()
 
 
 @pytest.fixture
