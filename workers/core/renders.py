@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -23,6 +23,9 @@ from workers.core.manifest import check_manifest
 POLICY_KEY = "imagePullPolicy"
 POLICIES = frozenset({"Always", "IfNotPresent", "Never"})
 POLICY_ENV = re.compile(r"(?:^|_)PULL_?POLICY$", re.IGNORECASE)
+# What a blinded policy env var carries: no YAML value equals it, so a var rewritten to any text
+# (even "<policy>") still differs from a blinded one.
+HIDDEN: Final = object()
 
 # Rendered output: one text per source (Helm: template path; kustomize: the kustomization).
 Rendered = Mapping[str, str]
@@ -101,7 +104,7 @@ def _blind(value: Any) -> Any:
     """`value` with every pull policy replaced by a placeholder (missing keys stay missing)."""
     if isinstance(value, dict):
         if _is_policy_env(value):
-            return {**value, "value": "<policy>"}
+            return {**value, "value": HIDDEN}
         return {key: _blind(item) for key, item in value.items() if key != POLICY_KEY}
     if isinstance(value, list):
         return [_blind(item) for item in value]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from workers.config.model import Config
 from workers.core.renders import difference, rendered_findings
 
@@ -68,3 +70,76 @@ def test_rendered_findings_are_the_manifest_findings_of_the_output() -> None:
         ("templates/deployment.yaml", "web", "IfNotPresent")
     ]
     assert rendered_findings(render("Always"), Config()) == []
+
+
+# --- found by mutation testing (docs/mutation.md) -------------------------------------------
+
+
+def test_a_removed_output_is_named() -> None:
+    reason = difference(
+        {**render(), "templates/extra.yaml": "kind: ConfigMap\n"}, render(), Config()
+    )
+    assert reason == "the render's outputs changed (added [], removed ['templates/extra.yaml'])"
+
+
+def test_a_policy_moving_away_from_always_is_named_by_its_path() -> None:
+    reason = difference(render("Always"), render("IfNotPresent"), Config())
+    where = "templates/deployment.yaml[0].spec.template.spec.containers[0].imagePullPolicy"
+    assert reason == f"{where} moved away from Always"
+
+
+def test_a_policy_env_var_already_always_may_stay_always() -> None:
+    assert difference(render(env="Always"), render("Always", env="Always"), Config()) is None
+
+
+def test_an_added_or_removed_field_is_named() -> None:
+    labelled = {
+        name: text.replace("metadata: {name: web}", "metadata: {name: web, labels: {a: b}}")
+        for name, text in render().items()
+    }
+    where = "templates/deployment.yaml[0].metadata.labels"
+    assert difference(render(), labelled, Config()) == f"{where} changed beyond pull policies"
+    assert difference(labelled, render(), Config()) == f"{where} changed beyond pull policies"
+
+
+def test_mappings_with_keys_of_several_types_are_compared() -> None:
+    def with_ports(http: str) -> dict[str, str]:
+        extra = f"---\nkind: ConfigMap\ndata:\n  80: {http}\n  name: web\n  true: yes\n"
+        return {name: text + extra for name, text in render().items()}
+
+    assert difference(with_ports("http"), with_ports("http"), Config()) is None
+    reason = difference(with_ports("http"), with_ports("web"), Config())
+    assert reason == "templates/deployment.yaml[1].data.80 changed beyond pull policies"
+
+
+def test_an_env_var_rewritten_to_the_comparisons_placeholder_is_still_a_change() -> None:
+    # The blinded value is no text a render can hold: "<policy>" was, and passed as unchanged.
+    reason = difference(render(), render("Always", env="<policy>"), Config())
+    assert (
+        reason == "templates/deployment.yaml[0].spec.template.spec.containers[0].env[0].value"
+        " changed beyond pull policies"
+    )
+
+
+def test_a_container_whose_ignore_comment_is_gone_from_the_render_is_refused() -> None:
+    # Comments are no part of the objects compared, but they exempt the container: without it
+    # the render has a finding it did not have.
+    after = render()
+    before = {
+        name: text.replace("image: nginx:1.27", "image: nginx:1.27  # pullpolicy: ignore")
+        for name, text in after.items()
+    }
+    reason = difference(before, after, Config())
+    assert (
+        reason == "templates/deployment.yaml: container 'web' of Deployment web is no longer Always"
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("IfNotPresent", "{a: 1}"), ("[Always]", "null"), ("[Always, Never]", "[Always]")],
+)
+def test_any_value_under_a_policy_key_is_judged_without_error(old: str, new: str) -> None:
+    # Engines render whatever a template writes; the guard must answer, not raise.
+    reason = difference(render(old), render(new), Config())
+    assert reason is None or isinstance(reason, str)
