@@ -60,8 +60,9 @@ lock:
 	compile --extra dev --extra render -o $(LOCK) pyproject.toml requirements/build.in && \
 	compile --extra render --constraint $(LOCK) -o $(RUNTIME_LOCK) pyproject.toml requirements/build.in
 
-# Mutation testing of the guard, the patcher and the webhook decision path (docs/mutation.md):
-# CPU-heavy (minutes per module), so not part of `make test` nor CI. One module: MODULES=...
+# Mutation testing of the guard, the patcher, the render comparison, pacing and the webhook
+# decision path (docs/mutation.md): CPU-heavy (minutes per module), so not part of `make test`
+# nor CI. One module: MODULES=...
 .PHONY: mutation
 mutation: $(STAMP)
 	$(BIN)/python -m tests.mutation.run $(MODULES)
