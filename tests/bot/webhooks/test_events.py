@@ -555,3 +555,56 @@ def test_a_draft_merge_request_is_marked_by_either_field(field: str) -> None:
     data["object_attributes"][field] = "yes"  # only a real true marks a draft
     (review,) = gitlab(data, "Merge Request Hook")  # type: ignore[misc]
     assert not review.draft
+
+
+# --- helpers the receiver calls: found unreached by mutation testing (docs/mutation.md) -----
+
+
+def test_github_delivery_id_is_read_from_its_header() -> None:
+    assert events.github_delivery_id({"X-GitHub-Delivery": "d-1"}) == "d-1"
+    assert events.github_delivery_id({"X-GitHub-Event": "push"}) is None
+
+
+def _closed_pull(
+    *, merged: bool = False, author: object = "alice", closer: object = "bob"
+) -> dict[str, Any]:
+    return {
+        "action": "closed",
+        "pull_request": {"merged": merged, "user": {"login": author}},
+        "sender": {"login": closer},
+    }
+
+
+def _closed_merge_request(
+    *, action: str = "close", author: object = 1, closer: object = 2
+) -> dict[str, Any]:
+    return {"object_attributes": {"action": action, "author_id": author}, "user": {"id": closer}}
+
+
+def test_a_pull_request_closed_unmerged_by_someone_else_is_declined() -> None:
+    assert events.declined_by_a_person(events.GITHUB, _closed_pull())
+    assert events.declined_by_a_person(events.GITLAB, _closed_merge_request())
+
+
+def test_a_pull_request_the_bot_closes_itself_or_that_is_merged_is_not_declined() -> None:
+    assert not events.declined_by_a_person(events.GITHUB, _closed_pull(closer="alice"))
+    assert not events.declined_by_a_person(events.GITHUB, _closed_pull(merged=True))
+    assert not events.declined_by_a_person(events.GITLAB, _closed_merge_request(closer=1))
+    assert not events.declined_by_a_person(events.GITLAB, _closed_merge_request(action="merge"))
+
+
+@pytest.mark.parametrize(("author", "closer"), [(None, "bob"), ("alice", None)])
+def test_a_closed_pull_request_without_its_people_is_not_declined(
+    author: object, closer: object
+) -> None:
+    pull = _closed_pull(author=author, closer=closer)
+    assert not events.declined_by_a_person(events.GITHUB, pull)
+    merge_request = _closed_merge_request(author=author, closer=closer)
+    assert not events.declined_by_a_person(events.GITLAB, merge_request)
+
+
+def test_a_payload_without_the_pull_request_or_its_people_objects_is_not_declined() -> None:
+    assert not events.declined_by_a_person(events.GITHUB, {"pull_request": None})
+    assert not events.declined_by_a_person(events.GITHUB, {**_closed_pull(), "sender": "bob"})
+    assert not events.declined_by_a_person(events.GITLAB, {"object_attributes": "close"})
+    assert not events.declined_by_a_person(events.GITLAB, {**_closed_merge_request(), "user": 2})
