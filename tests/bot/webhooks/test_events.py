@@ -608,3 +608,11 @@ def test_a_payload_without_the_pull_request_or_its_people_objects_is_not_decline
     assert not events.declined_by_a_person(events.GITHUB, {**_closed_pull(), "sender": "bob"})
     assert not events.declined_by_a_person(events.GITLAB, {"object_attributes": "close"})
     assert not events.declined_by_a_person(events.GITLAB, {**_closed_merge_request(), "user": 2})
+
+
+def test_a_system_hook_push_to_a_scanned_project_that_touched_nothing_scanned_is_ignored() -> None:
+    data = payload("gitlab", "push")
+    data["total_commits_count"] = len(data["commits"])  # complete: CHANGELOG and .rb only
+    assert gitlab(data, "System Hook", scanned_before=always_scanned) == Ignored(
+        events.NOTHING_RELEVANT
+    )
