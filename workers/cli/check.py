@@ -14,7 +14,7 @@ from workers.cli.errors import CLEAN, FINDINGS
 from workers.cli.inputs import displayed, resolve, run_scan
 from workers.core.explain import github_annotations, text_report
 from workers.core.findings import FileReport
-from workers.core.renders import Verification
+from workers.core.renders import CHART, KUSTOMIZATION, Verification
 from workers.core.sarif import sarif
 
 
@@ -50,5 +50,7 @@ def as_json(reports: Sequence[FileReport], charts: Sequence[Verification] = ()) 
             {**asdict(e.finding), "reason": e.reason} for r in reports for e in r.exempted
         ],
         "skipped": [{"path": r.path, "reason": r.skipped} for r in reports if r.skipped],
-        "charts": [asdict(chart) for chart in charts],  # rendered before and after, or why not
+        # rendered before and after the fix, or why not
+        "charts": [asdict(chart) for chart in charts if chart.kind == CHART],
+        "kustomizations": [asdict(item) for item in charts if item.kind == KUSTOMIZATION],
     }

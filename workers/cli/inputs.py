@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from workers.config.model import CONFIG_FILENAME, Config
 from workers.core.findings import Exempted, FileReport, Finding
 from workers.core.renders import Renderers, Verification
 from workers.core.tree import ReadError, ScanPlan, plan_scan, scan
-from workers.render import helm
+from workers.render import helm, kustomize
 from workers.scan.localfs import LocalTree
 
 PROGRESS_MIN_FILES = 200
@@ -23,6 +23,7 @@ NOT_RENDERED = (
     "charts not rendered: install pullpolicy[render] (Helm's engine);"
     " their values.yaml files are checked as text"
 )
+KUSTOMIZATIONS_NOT_RENDERED = "kustomizations not rendered: kubectl not found"
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ def run_scan(
 ) -> Iterator[tuple[Input, FileReport]]:
     """Reports for every input, with a progress bar on stderr for large trees at a terminal.
 
-    Charts are rendered with Helm when its engine is installed; `charts` receives one line per
-    chart: verified (rendered before and after the fix) or why not, its root as displayed."""
+    Charts are rendered with Helm when its engine is installed, kustomizations with kubectl
+    when it is found; `charts` receives one Verification per chart and kustomization: verified
+    (rendered before and after the fix) or why not, its root as displayed."""
     total = sum(item.plan.size for item in inputs)
     show = total >= PROGRESS_MIN_FILES and sys.stdout.isatty() and sys.stderr.isatty()
     done = 0
@@ -90,17 +92,22 @@ def run_scan(
 
 @contextmanager
 def _renderers(inputs: Sequence[Input]) -> Iterator[Renderers | None]:
-    """Helm's engine for the scan when a chart is to be scanned; without the `render` extra,
-    one line says the charts' values are read as text instead."""
-    if not any(item.plan.charts for item in inputs):
-        yield None
-        return
-    if not helm.available():
+    """Helm's engine when a chart is to be scanned, kubectl kustomize when a kustomization is;
+    without one, one line says what is not rendered (chart values are then read as text)."""
+    charts = any(item.plan.charts for item in inputs)
+    kustomizations = any(item.plan.kustomizations for item in inputs)
+    if charts and not helm.available():
         sys.stderr.write(NOT_RENDERED + "\n")
+        charts = False
+    if kustomizations and not kustomize.available():
+        sys.stderr.write(KUSTOMIZATIONS_NOT_RENDERED + "\n")
+        kustomizations = False
+    if not charts and not kustomizations:
         yield None
         return
-    with helm.HelmEngine() as engine:
-        yield Renderers(helm=engine)
+    with ExitStack() as stack:
+        engine = stack.enter_context(helm.HelmEngine()) if charts else None
+        yield Renderers(helm=engine, kustomize=kustomize.render if kustomizations else None)
 
 
 def displayed(report: FileReport, prefix: str) -> FileReport:

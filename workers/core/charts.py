@@ -22,6 +22,7 @@ from workers.core.chart_sources import Candidate, candidates, decoded
 from workers.core.findings import Exempted, FileReport, Finding, Source, fingerprint
 from workers.core.patch import Unfixable, apply
 from workers.core.renders import (
+    CHART,
     Render,
     Rendered,
     RenderFailed,
@@ -40,7 +41,7 @@ POLICY_LINE = re.compile(
 )
 MAX_CANDIDATES = 60  # renders per chart are bounded: one per candidate, plus three
 NO_SOURCE = "no byte-minimal source edit found that renders it Always"
-KIND = "chart"
+KIND = CHART
 
 
 @dataclass(frozen=True)

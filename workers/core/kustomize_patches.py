@@ -20,7 +20,7 @@ from workers.core.detect import POLICY_KEY
 from workers.core.findings import Source
 from workers.core.kustomizations import resolve
 from workers.core.patch import Edit, Unfixable, insert_policy, is_json, line_ending, replace_value
-from workers.core.tree import ReadError
+from workers.core.reads import ReadError
 from workers.core.yamldoc import Entry, Unparseable, decode, entries, get, parse, scalar
 
 CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers"})

@@ -33,11 +33,18 @@ from workers.core.kustomizations import (
 from workers.core.kustomize_patches import Rendered, Site, policy_sites
 from workers.core.manifest import check_manifest
 from workers.core.patch import Edit, Unfixable, apply, is_json
-from workers.core.renders import Render, RenderFailed, Verification, difference, rendered_findings
-from workers.core.tree import ReadError
+from workers.core.reads import ReadError
+from workers.core.renders import (
+    KUSTOMIZATION,
+    Render,
+    RenderFailed,
+    Verification,
+    difference,
+    rendered_findings,
+)
 from workers.core.yamldoc import BOM, Unparseable, decode, encoding_of, get, parse, scalar
 
-KIND = "kustomization"
+KIND = KUSTOMIZATION
 Read = Callable[[str], bytes]
 
 

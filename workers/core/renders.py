@@ -20,6 +20,8 @@ from workers.core.detect import ALWAYS
 from workers.core.findings import FileReport, Finding
 from workers.core.manifest import check_manifest
 
+CHART = "chart"
+KUSTOMIZATION = "kustomization"
 POLICY_KEY = "imagePullPolicy"
 POLICIES = frozenset({"Always", "IfNotPresent", "Never"})
 POLICY_ENV = re.compile(r"(?:^|_)PULL_?POLICY$", re.IGNORECASE)
@@ -50,7 +52,7 @@ class RenderFailed(Exception):
 class Verification:
     """One chart or kustomization: rendered before and after the fix, or why not."""
 
-    kind: str  # "chart" | "kustomization"
+    kind: str  # CHART | KUSTOMIZATION
     root: str  # its directory, repository-relative ("" for the root)
     verified: bool
     reason: str | None = None  # why it is not verified, or why its edits were dropped

@@ -16,6 +16,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,9 +39,40 @@ KLOG_PREFIX = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] ", re.MULTILI
 REMOTE_FIELDS = ("resources", "bases", "components")
 
 
+def kubectl() -> str | None:
+    """The kubectl to run: the one beside this Python first (the `render` extra installs the
+    locked version into the virtualenv's bin), else the first on the PATH."""
+    beside = Path(sys.executable).parent / KUBECTL  # not resolved: a venv's python is a link
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(KUBECTL)
+
+
 def available() -> bool:
-    """Whether kubectl is on the PATH (without it nothing is rendered, and the caller says so)."""
-    return shutil.which(KUBECTL) is not None
+    """Whether a kubectl is found (without it nothing is rendered, and the caller says so)."""
+    return kubectl() is not None
+
+
+def version() -> str | None:
+    """kubectl's and its kustomize's versions, as `kubectl version --client` says them."""
+    program = kubectl()
+    if program is None:
+        return None
+    try:
+        done = subprocess.run(
+            [program, "version", "--client"],
+            capture_output=True,
+            timeout=TIME_LIMIT_SECONDS,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tempfile.gettempdir()},
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = done.stdout.decode("utf-8", "replace").splitlines()
+    words = [line.split(":", 1)[1].strip() for line in lines if ":" in line]
+    if done.returncode != 0 or len(words) < 2:
+        return None
+    return f"kubectl {words[0]}, kustomize {words[1]}"
 
 
 def render(files: Mapping[str, bytes], root: str) -> dict[str, str]:
@@ -128,7 +160,7 @@ def _environment(home: Path) -> dict[str, str]:
 
 
 def _run(target: Path, output: Path, home: Path) -> str:
-    command = [KUBECTL, "kustomize", str(target)]
+    command = [kubectl() or KUBECTL, "kustomize", str(target)]
     try:
         with output.open("wb") as stdout:
             process = subprocess.Popen(
