@@ -18,8 +18,30 @@ from workers.cli.fix import run_fix
 from workers.cli.schema import run_schema
 from workers.cli.validate_config import run_validate_config
 from workers.config.model import CONFIG_FILENAME
+from workers.render import kustomize
 
 FORMATS = ("text", "json", "sarif", "github")
+
+
+class _Version(argparse.Action):
+    """`--version`: pullpolicy's, then what renders kustomizations (asked only here: kubectl
+    is a process to start)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=str(kwargs.get("help"))
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        engines = kustomize.version() or "kubectl not found"
+        sys.stdout.write(f"pullpolicy {__version__}\nkustomizations: {engines}\n")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pullpolicy",
         description="Keep Kubernetes manifests at imagePullPolicy: Always.",
     )
-    parser.add_argument("--version", action="version", version=f"pullpolicy {__version__}")
+    parser.add_argument(
+        "--version", action=_Version, help="show the version and the rendering engines, and exit"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="report containers lacking imagePullPolicy: Always")

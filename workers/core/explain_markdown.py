@@ -22,7 +22,7 @@ from workers.core.explain import (
     scope_phrase,
 )
 from workers.core.findings import Exempted, Finding, Source
-from workers.core.renders import Verification
+from workers.core.renders import CHART, KUSTOMIZATION, Verification
 
 DEFAULT_LIMIT = 65536  # GitHub's maximum PR body length
 HEADING = "## Set `imagePullPolicy: Always`"
@@ -56,6 +56,13 @@ CHARTS_NOTE = (
     "Containers in these charts were found in what Helm renders; each change is made in the"
     " file that decides it (a `values.yaml` key or a template line), and a chart's changes are"
     " kept only if rendering it again changes nothing but pull policies."
+)
+KUSTOMIZATIONS_HEADING = "### Rendered kustomizations"
+KUSTOMIZATIONS_NOTE = (
+    "Containers in these kustomizations were found in what `kubectl kustomize` renders; each"
+    " change is made in the file that decides it (the overlay patch that sets the policy, else"
+    " the base resource), and a patch's change is kept only if every kustomization that reads"
+    " it renders the same but for pull policies."
 )
 MORE_ROWS = "… and {count} more in this file"
 MORE_ITEMS = "- … and {count} more"
@@ -292,19 +299,26 @@ def _skipped(skipped: Sequence[tuple[str, str]], cap: int | None) -> str:
 
 
 def _charts(charts: Sequence[Verification], cap: int | None) -> str:
-    if not charts:
-        return ""
-    lines = []
-    for chart in charts:
-        root = code_span(chart.root or ".")
-        if chart.verified:
-            state = (
-                f"verified: rendered before ({chart.before} not `Always`) and after ({chart.after})"
-            )
-        else:
-            state = f"**not verified**: {code_span(chart.reason or 'no reason given')}"
-        lines.append(f"- {chart.kind} {root} — {state}")
-    return "\n\n".join([CHARTS_HEADING, CHARTS_NOTE, "\n".join(_capped(lines, cap))])
+    """A section for the charts, then one for the kustomizations, each only when there are any."""
+    sections = (
+        (CHART, CHARTS_HEADING, CHARTS_NOTE),
+        (KUSTOMIZATION, KUSTOMIZATIONS_HEADING, KUSTOMIZATIONS_NOTE),
+    )
+    blocks = []
+    for kind, heading, note in sections:
+        lines = [_verification(item) for item in charts if item.kind == kind]
+        if lines:
+            blocks.append("\n\n".join([heading, note, "\n".join(_capped(lines, cap))]))
+    return "\n\n".join(blocks)
+
+
+def _verification(item: Verification) -> str:
+    root = code_span(item.root or ".")
+    if item.verified:
+        state = f"verified: rendered before ({item.before} not `Always`) and after ({item.after})"
+    else:
+        state = f"**not verified**: {code_span(item.reason or 'no reason given')}"
+    return f"- {item.kind} {root} — {state}"
 
 
 def _counts(findings: Sequence[Finding]) -> str:

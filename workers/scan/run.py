@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import posixpath
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 
 from workers import __version__
@@ -12,8 +13,16 @@ from workers.config.loading import ConfigError, ConfigIssue, parse_config
 from workers.config.model import CONFIG_FILENAME, Config, Mode
 from workers.core.explain import finding_message
 from workers.core.findings import Exempted, FileReport, Finding
+from workers.core.kustomizations import KUSTOMIZATION_FILES, BadKustomization, closure
 from workers.core.renders import Renderers, Verification
-from workers.core.tree import MAX_FILE_BYTES, ReadError, ScanPlan, plan_scan, scan
+from workers.core.tree import (
+    MAX_FILE_BYTES,
+    ReadError,
+    ScanPlan,
+    plan_scan,
+    scan,
+    with_kustomizations,
+)
 from workers.forge.base import (
     Annotation,
     ChangeRequestState,
@@ -25,7 +34,7 @@ from workers.forge.base import (
     TreeEntry,
 )
 from workers.jobs import ScanJob
-from workers.render import helm
+from workers.render import helm, kustomize
 from workers.runtime.logs import WORKER_LOGGER_NAME
 from workers.scan import pr
 from workers.scan.pr import (
@@ -174,29 +183,57 @@ def _scan_cached(
     renderers: Renderers | None = None,
     verified: Callable[[Verification], None] = lambda verification: None,
 ) -> list[FileReport]:
-    """Manifests (through the cache when there is one), then charts: rendered charts read
-    every file under their root, fetched together with the manifests."""
-    entries = files.entries
+    """Manifests (through the cache when there is one), then charts, then kustomizations:
+    rendered charts read every file under their root, kustomizations their closures; all are
+    fetched together with the manifests."""
     chart_files = sorted({path for chart in plan.charts for path in chart.files})
     if renderers is None or renderers.helm is None:
         chart_files = []
+    render = renderers.kustomize if renderers is not None else None
+    closures = _closure_files(plan, files) if render is not None else []
+    files.keep(closures)  # read again by the renders: fetched once
+    sources = replace(renderers, kustomize=None) if renderers is not None else None
+    wanted = [*chart_files, *closures]
     if cache is None:
-        files.prefetch([*plan.manifests, *chart_files])
-        return list(
+        files.prefetch([*plan.manifests, *wanted])
+        reports = list(
             scan(
                 plan,
                 files.read,
                 config,
                 fix=fix,
                 declined=declined,
-                renderers=renderers,
+                renderers=sources,
                 verified=verified,
             )
         )
+    else:
+        reports = _cached(plan, files, config, fix, declined, cache, sources, verified, wanted)
+    if render is None:
+        return reports
+    return with_kustomizations(
+        plan, reports, files.read, render, config, fix=fix, declined=declined, verified=verified
+    )
+
+
+def _cached(
+    plan: ScanPlan,
+    files: _Files,
+    config: Config,
+    fix: bool,
+    declined: frozenset[str],
+    cache: ReportCache,
+    renderers: Renderers | None,
+    verified: Callable[[Verification], None],
+    wanted: Sequence[str],
+) -> list[FileReport]:
+    """Manifests whose blob was scanned before come from the cache; the rest are fetched
+    together with `wanted` (the files the renders read)."""
+    entries = files.entries
     digest = scan_digest(config, declined, fix=fix)
     known = {path: cache.get((digest, path, entries[path].sha)) for path in plan.manifests}
     todo = ScanPlan(tuple(path for path, hit in known.items() if hit is None), plan.charts)
-    files.prefetch([*todo.manifests, *chart_files])
+    files.prefetch([*todo.manifests, *wanted])
     fresh = {
         r.path: r
         for r in scan(
@@ -216,21 +253,47 @@ def _scan_cached(
     return [report for report in manifests if report is not None] + charts
 
 
+def _closure_files(plan: ScanPlan, files: _Files) -> list[str]:
+    """Every file some kustomization reads: its kustomization files are fetched together
+    first, then followed through their bases (a file over the size cap is never fetched)."""
+    paths = frozenset(plan.paths)
+    kustomization_files = [path for path in plan.paths if _is_kustomization(path)]
+    files.keep(kustomization_files)
+    files.prefetch(kustomization_files)
+    wanted: set[str] = set()
+    for root in plan.kustomizations:
+        try:
+            wanted.update(closure(root, paths, files.read).all_files)
+        except (BadKustomization, ReadError):
+            continue  # the kustomize step says why it is not rendered
+    return sorted(wanted - set(kustomization_files))
+
+
+def _is_kustomization(path: str) -> bool:
+    return posixpath.basename(path) in KUSTOMIZATION_FILES
+
+
 @contextmanager
 def _renderers(plan: ScanPlan, job: ScanJob) -> Iterator[Renderers | None]:
     """Helm's engine, in its own child process for this scan, when there are charts: the Go
-    runtime never lives in a (forked) Celery worker. Without the `render` extra, charts are
-    checked as text and the log says so."""
-    if not plan.charts:
-        yield None
-        return
-    if not helm.available():
+    runtime never lives in a (forked) Celery worker; kubectl kustomize (a process per render)
+    when there are kustomizations. Without the `render` extra charts are checked as text,
+    without kubectl kustomizations are not rendered, and the log says so."""
+    charts, kustomizations = bool(plan.charts), bool(plan.kustomizations)
+    if charts and not helm.available():
         log.warning("charts not rendered: pullpolicy[render] is not installed",
                     extra={"repository": job.repo})  # fmt: skip
+        charts = False
+    if kustomizations and not kustomize.available():
+        log.warning("kustomizations not rendered: kubectl not found",
+                    extra={"repository": job.repo})  # fmt: skip
+        kustomizations = False
+    if not charts and not kustomizations:
         yield None
         return
-    with helm.HelmEngine() as engine:
-        yield Renderers(helm=engine)
+    with ExitStack() as stack:
+        engine = stack.enter_context(helm.HelmEngine()) if charts else None
+        yield Renderers(helm=engine, kustomize=kustomize.render if kustomizations else None)
 
 
 def _read_config(
@@ -256,18 +319,27 @@ class _Files:
         self._forge, self._repo, self._sha = forge, repo, sha
         self.entries = entries
         self._fetched: dict[str, bytes] = {}
+        self._kept: set[str] = set()  # read more than once (renders): not dropped once read
+
+    def keep(self, paths: Sequence[str]) -> None:
+        self._kept.update(paths)
 
     def prefetch(self, paths: Sequence[str]) -> None:
-        wanted = [path for path in paths if not self._too_large(path)]
+        wanted = [
+            path for path in dict.fromkeys(paths)
+            if path not in self._fetched and not self._too_large(path)
+        ]  # fmt: skip
         if wanted:
             self._fetched.update(self._forge.read_files(self._repo, wanted, self._sha))
 
     def read(self, path: str) -> bytes:
         if self._too_large(path):
             raise ReadError.too_large(MAX_FILE_BYTES)
-        data = self._fetched.pop(path, None)
+        data = self._fetched.get(path) if path in self._kept else self._fetched.pop(path, None)
         if data is None:
             data = self._forge.read_file(self._repo, path, self._sha)
+            if path in self._kept:
+                self._fetched[path] = data
         if len(data) > MAX_FILE_BYTES:
             raise ReadError.too_large(MAX_FILE_BYTES)
         return data

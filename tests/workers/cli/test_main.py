@@ -14,6 +14,7 @@ from workers import __version__
 from workers.cli import main as cli
 from workers.cli.errors import CRASH, ISSUES_URL, UsageError
 from workers.cli.main import main
+from workers.render import kustomize
 from workers.runtime.settings import SettingsError
 
 
@@ -91,3 +92,20 @@ def test_a_settings_typo_is_a_usage_error_with_a_suggestion(
         "pullpolicy: invalid settings: PULLPOLICY_GITLAB_TOKN:"
         " unknown setting, did you mean PULLPOLICY_GITLAB_TOKEN?\n"
     )
+
+
+def test_version_names_what_renders_kustomizations(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kustomize, "version", lambda: "kubectl v9.9.9, kustomize v8.8.8")
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == (
+        f"pullpolicy {__version__}\nkustomizations: kubectl v9.9.9, kustomize v8.8.8\n"
+    )
+    monkeypatch.undo()
+    monkeypatch.setattr(kustomize, "kubectl", lambda: None)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.endswith("kustomizations: kubectl not found\n")
