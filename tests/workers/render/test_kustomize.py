@@ -3,6 +3,8 @@ attribution scenarios rendered for real, before and after the fix."""
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -112,3 +114,18 @@ def test_kubectl_gets_none_of_the_caller_s_environment(
     assert "GITHUB_TOKEN" not in environment
     assert environment["KUBECONFIG"].startswith(str(tmp_path))
     assert environment["GIT_ALLOW_PROTOCOL"] == "none"
+
+
+def test_the_kubectl_beside_python_comes_before_the_one_on_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
+    on_path = shutil.which("kubectl")
+    assert kustomize.kubectl() == on_path  # nothing beside python: the PATH's
+    beside = bin_dir / "kubectl"
+    beside.write_text("#!/bin/sh\n")
+    assert kustomize.kubectl() == on_path  # not executable: not a program
+    beside.chmod(0o755)
+    assert kustomize.kubectl() == str(beside)
