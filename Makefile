@@ -51,7 +51,7 @@ docs: $(STAMP)
 # Refresh both locks after a dependency change in pyproject.toml (or requirements/build.in),
 # then commit them. Pins that still fit are kept; `make lock UPGRADE=--upgrade` takes the newest.
 # uv runs from a throwaway venv. runtime.txt (the Docker image) has lock.txt's versions, less dev;
-# both carry the `render` extra (Helm's engine): the image, CI and `make` render charts.
+# both carry the `render` extra (Helm's engine, kubectl): the image, CI and `make` render.
 lock:
 	@tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
 	$(PYTHON) -m venv "$$tools" && "$$tools/bin/pip" install --quiet uv==$(UV_VERSION) && \

@@ -163,3 +163,34 @@ def first_eol(text: str) -> str:
     for line in text.splitlines(keepends=True):
         return split_eol(line)[1]
     return ""
+
+
+# --- A chart source (values.yaml, a template) against its fixed text ---------------------------
+
+# A line a chart fix may add or change: a pull policy set to Always, or the parent key of an
+# inserted one (`global:`); every changed line must be one.
+POLICY_LINE = re.compile(
+    r"""[ \t]*(?:-[ \t]+)?["']?\w*pull_?policy["']?[ \t]*:"""
+    r"""[ \t]*["']?Always["']?[ \t]*(?:#.*)?""",
+    re.IGNORECASE,
+)
+PARENT_LINE = re.compile(r"[ \t]*\w+:[ \t]*")
+
+
+def chart_source_problems(old: bytes, new: bytes) -> list[str]:
+    """What a chart fix changed in a source beyond pull-policy lines (set to Always, or the
+    parent key of an inserted one). Empty when the fix is clean."""
+    before = old.decode("utf-8").splitlines()
+    after = new.decode("utf-8").splitlines()
+    problems = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after).get_opcodes():
+        if tag == "equal":
+            continue
+        if tag == "replace" and (i2 - i1) != (j2 - j1):
+            problems.append(f"lines {i1 + 1}-{i2}: replaced by {j2 - j1} lines")
+        for line in after[j1:j2]:
+            if not POLICY_LINE.fullmatch(line) and not (
+                tag == "insert" and PARENT_LINE.fullmatch(line)
+            ):
+                problems.append(f"{tag}: {line!r}")
+    return problems

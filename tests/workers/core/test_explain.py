@@ -27,6 +27,7 @@ from workers.core.explain import (
 )
 from workers.core.explain_markdown import code_span, pr_body
 from workers.core.findings import Exempted, FileReport, Finding, Source, fingerprint
+from workers.core.renders import Verification
 
 GOLDEN = Path(__file__).parent / "golden" / "explain"
 VERSION = "0.1.0"
@@ -697,3 +698,21 @@ def test_sarif_required_properties_per_schema() -> None:
 )
 def test_artifact_uri_percent_encodes(path: str, uri: str) -> None:
     assert sarif.artifact_uri(path) == uri
+
+
+def test_body_lists_charts_and_kustomizations_in_their_own_sections() -> None:
+    charts = [
+        Verification("kustomization", "overlays/prod", True, before=3, after=0),
+        Verification("chart", "charts/web", True, before=1, after=0),
+        Verification("kustomization", "overlays/dev", False, "remote base x not fetched"),
+    ]
+    body = pr_body([make()], version=VERSION, charts=charts)
+    charts_at = body.index("### Rendered charts")
+    kustomizations_at = body.index("### Rendered kustomizations")
+    assert charts_at < body.index("- chart `charts/web` — verified") < kustomizations_at
+    section = body[kustomizations_at:]
+    assert "- kustomization `overlays/prod` — verified: rendered before (3 not `Always`)" in section
+    assert (
+        "- kustomization `overlays/dev` — **not verified**: `remote base x not fetched`" in section
+    )
+    assert body.count("- chart ") == 1 and body.count("- kustomization ") == 2

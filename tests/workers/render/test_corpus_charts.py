@@ -7,13 +7,11 @@ lines. Charts Helm refuses are listed with Helm's reason. Run with `-s` for the 
 
 from __future__ import annotations
 
-import difflib
-import re
 from pathlib import Path
 
 import pytest
 
-from tests.corpus import helm_chart_roots, require_corpus
+from tests.corpus import chart_source_problems, helm_chart_roots, require_corpus
 from workers.config.model import Config
 from workers.core.charts import check_chart, policy_lines_blind
 from workers.core.renders import difference, rendered_findings
@@ -21,15 +19,6 @@ from workers.core.volatile import Volatile
 from workers.render.helm import HelmEngine
 
 pytestmark = pytest.mark.corpus
-
-# A line a chart fix may add or change: a pull policy set to Always, or the parent key of an
-# inserted one (`global:`); every changed line must be one.
-POLICY_LINE = re.compile(
-    r"""[ \t]*(?:-[ \t]+)?["']?\w*pull_?policy["']?[ \t]*:"""
-    r"""[ \t]*["']?Always["']?[ \t]*(?:#.*)?""",
-    re.IGNORECASE,
-)
-PARENT_LINE = re.compile(r"[ \t]*\w+:[ \t]*")
 
 
 def _files(corpus: Path, root: str) -> dict[str, bytes]:
@@ -43,23 +32,6 @@ def _files(corpus: Path, root: str) -> dict[str, bytes]:
 def _top_level(roots: list[str]) -> list[str]:
     """Charts not unpacked inside another listed chart (those render with their parent)."""
     return [r for r in roots if not any(r.startswith(o + "/") for o in roots if o != r)]
-
-
-def _source_problems(old: bytes, new: bytes) -> list[str]:
-    before = old.decode("utf-8").splitlines()
-    after = new.decode("utf-8").splitlines()
-    problems = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after).get_opcodes():
-        if tag == "equal":
-            continue
-        if tag == "replace" and (i2 - i1) != (j2 - j1):
-            problems.append(f"lines {i1 + 1}-{i2}: replaced by {j2 - j1} lines")
-        for line in after[j1:j2]:
-            if not POLICY_LINE.fullmatch(line) and not (
-                tag == "insert" and PARENT_LINE.fullmatch(line)
-            ):
-                problems.append(f"{tag}: {line!r}")
-    return problems
 
 
 def test_every_rendered_chart_is_all_always_after_the_fix(engine: HelmEngine) -> None:
@@ -77,7 +49,7 @@ def test_every_rendered_chart_is_all_always_after_the_fix(engine: HelmEngine) ->
         fixed = dict(files)
         for report in result.reports:
             if report.fixed is not None:
-                problems = _source_problems(files[report.path], report.fixed)
+                problems = chart_source_problems(files[report.path], report.fixed)
                 failures.extend(f"{report.path}: {problem}" for problem in problems)
                 fixed[report.path] = report.fixed
         original = engine(files, root)

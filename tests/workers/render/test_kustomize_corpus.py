@@ -6,7 +6,6 @@ pull-policy lines. Run with `-s` for the counts and for why the others do not re
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from collections.abc import Mapping
@@ -16,47 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.corpus import require_corpus, unexpected_changes
+from tests.render_cache import CachedRender
 from workers.config.model import Config
 from workers.core.kustomizations import BadKustomization, closure, kustomization_dirs
 from workers.core.manifest import check_manifest
 from workers.core.overlays import check_kustomizations
-from workers.core.renders import RenderFailed
 from workers.render import kustomize
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-class CachedRender:
-    """kubectl kustomize, memoised on the exact files given, so renders can be made ahead of
-    time in parallel (the flow itself renders one at a time)."""
-
-    def __init__(self) -> None:
-        self.results: dict[tuple[str, str], dict[str, str] | str] = {}
-        self.calls = 0
-
-    @staticmethod
-    def key(files: Mapping[str, bytes], root: str) -> tuple[str, str]:
-        digest = hashlib.sha256()
-        for path, data in sorted(files.items()):
-            digest.update(f"{path}\0{len(data)}\0".encode())
-            digest.update(data)
-        return root, digest.hexdigest()
-
-    def warm(self, files: Mapping[str, bytes], root: str) -> None:
-        key = self.key(files, root)
-        if key not in self.results:
-            self.calls += 1
-            try:
-                self.results[key] = kustomize.render(files, root)
-            except RenderFailed as error:
-                self.results[key] = str(error)
-
-    def __call__(self, files: Mapping[str, bytes], root: str) -> dict[str, str]:
-        self.warm(files, root)
-        result = self.results[self.key(files, root)]
-        if isinstance(result, str):
-            raise RenderFailed(result)
-        return dict(result)
 
 
 def corpus_files(corpus: Path) -> dict[str, bytes]:
@@ -83,7 +49,7 @@ def test_every_rendering_kustomization_is_all_always_after_the_fixes_and_otherwi
             report = check_manifest(path, data, config, fix=True)
             if report.fixed is not None:
                 current[path] = report.fixed
-    render = CachedRender()
+    render = CachedRender(kustomize.render)
     _warm(render, original, current)
 
     reports, verifications = check_kustomizations(
