@@ -7,9 +7,9 @@ from collections.abc import Mapping
 import pytest
 
 from workers.config.model import Config, Paths, Rules
-from workers.core.findings import FileReport, Source
+from workers.core.findings import Exempted, FileReport, Finding, Source, fingerprint
 from workers.core.helm import ValueRef, value_refs
-from workers.core.tree import ReadError, included, plan_scan, scan
+from workers.core.tree import ReadError, included, merge_reports, plan_scan, scan
 
 POD = (
     "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
@@ -154,3 +154,50 @@ def test_hostile_glob_does_not_hang_the_plan() -> None:
     hostile = Paths(include=("**/" * 14 + "*.yml",))
     assert included(deep, hostile) is False
     assert included(deep, Paths(include=("**/" * 14 + "*.yaml",))) is True
+
+
+def _finding(container: str, line: int) -> Finding:
+    return Finding(
+        path="overlay/patch.yaml",
+        line=line,
+        column=11,
+        document=0,
+        kind="Deployment",
+        name="web",
+        namespace=None,
+        container_list="containers",
+        container=container,
+        image=None,
+        current="IfNotPresent",
+        changes_runtime=True,
+        fingerprint=fingerprint("overlay/patch.yaml", container),
+        source=Source.MANIFEST,
+    )
+
+
+def test_a_file_reported_by_both_scans_keeps_each_finding_once_and_the_later_bytes() -> None:
+    plain, shared, patched = _finding("a", 10), _finding("b", 12), _finding("c", 14)
+    first = FileReport("overlay/patch.yaml", (plain, shared), fixed=b"plain fix")
+    later = FileReport(
+        "overlay/patch.yaml",
+        (shared, patched),
+        (Exempted(_finding("d", 16), "comment"),),
+        fixed=b"plain fix, then the patch's",
+        unfixable=((patched, "fix dropped: why"),),
+    )
+    merged = merge_reports(first, later)
+    assert merged.findings == (plain, shared, patched)
+    assert merged.fixed == b"plain fix, then the patch's"
+    assert [e.finding.container for e in merged.exempted] == ["d"]
+    assert merged.unfixable == ((patched, "fix dropped: why"),)
+    # Nothing patched by the later scan: the first one's bytes stand.
+    assert merge_reports(first, FileReport(first.path, (patched,))).fixed == b"plain fix"
+
+
+def test_the_plan_names_kustomizations_and_lists_every_path_only_when_there_are_some() -> None:
+    listed = ["apps/kustomization.yaml", "apps/web.yaml", "docs/notes.md", "root/Kustomization"]
+    plan = plan_scan(listed, Config())
+    assert plan.kustomizations == ("apps", "root")
+    assert plan.paths == tuple(sorted(listed))  # closures may name any file, manifest or not
+    assert "apps/kustomization.yaml" in plan.manifests  # read by the plain scan first
+    assert plan_scan(["apps/web.yaml", "docs/notes.md"], Config()).paths == ()
