@@ -54,7 +54,9 @@ def resolve(paths: Sequence[Path], config_file: Path | None) -> list[Input]:
             raise UsageError(f"{path}: no such file or directory")
     if loose:
         config = override or _load_if_present(Path(CONFIG_FILENAME))
-        inputs.append(Input(LocalTree(Path()), plan_scan(loose, config), config, ""))
+        # Named files are not a kustomization's closure: those render when a directory is scanned.
+        plan = replace(plan_scan(loose, config), kustomizations=(), paths=())
+        inputs.append(Input(LocalTree(Path()), plan, config, ""))
     return inputs
 
 

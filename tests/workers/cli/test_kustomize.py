@@ -124,3 +124,31 @@ def test_without_kubectl_one_line_says_so_and_the_manifests_are_checked(
     assert captured.err.count("kustomizations not rendered: kubectl not found") == 1
     assert "rendered in" not in captured.out and "kustomization " not in captured.out
     assert "2 findings in 2 files" in captured.out
+
+
+def test_named_files_are_checked_as_manifests_without_rendering_their_kustomization(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pre-commit names changed files: a kustomization's closure is not among them.
+    monkeypatch.chdir(tree)
+    assert main(["check", "overlay/kustomization.yaml", "overlay/patch.yaml"]) == 1
+    captured = capsys.readouterr()
+    assert "kustomization" not in captured.out and "kubectl" not in captured.err
+    assert "overlay/patch.yaml:12:11:" in captured.out  # the whole container: a manifest's
+
+
+def test_sarif_carries_each_kustomization_as_a_notification(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    needs_kubectl()
+    assert main(["check", "--format", "sarif", str(tree)]) == 1
+    (run,) = json.loads(capsys.readouterr().out)["runs"]
+    notes = [
+        n["message"]["text"]
+        for invocation in run["invocations"]
+        for n in invocation["toolExecutionNotifications"]
+    ]
+    assert (
+        f"kustomization {tree}/overlay: verified (3 non-Always rendered before the fix, 0 after)"
+        in notes
+    )
