@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 from workers import __version__
@@ -24,8 +25,8 @@ FORMATS = ("text", "json", "sarif", "github")
 
 
 class _Version(argparse.Action):
-    """`--version`: pullpolicy's, then what renders kustomizations (asked only here: kubectl
-    is a process to start)."""
+    """`--version`: pullpolicy's, then what renders charts and kustomizations (asked only
+    here: kubectl is a process to start)."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
         super().__init__(
@@ -39,9 +40,22 @@ class _Version(argparse.Action):
         values: object,
         option_string: str | None = None,
     ) -> None:
-        engines = kustomize.version() or "kubectl not found"
-        sys.stdout.write(f"pullpolicy {__version__}\nkustomizations: {engines}\n")
+        kubectl = kustomize.kubectl()
+        renders = "kubectl not found" if kubectl is None else kustomize.version()
+        sys.stdout.write(
+            f"pullpolicy {__version__}\n"
+            f"charts: {_helm_version()}\n"
+            f"kustomizations: {renders or f'{kubectl} (its version unknown)'}\n"
+        )
         parser.exit()
+
+
+def _helm_version() -> str:
+    """The installed helm-python-sdk (the `render` extra), from its metadata: nothing loads."""
+    try:
+        return f"helm-python-sdk {metadata.version('helm-python-sdk')}"
+    except metadata.PackageNotFoundError:
+        return "not rendered (install pullpolicy[render])"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -94,17 +94,24 @@ def test_a_settings_typo_is_a_usage_error_with_a_suggestion(
     )
 
 
-def test_version_names_what_renders_kustomizations(
+def test_version_names_what_renders_charts_and_kustomizations(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(kustomize, "kubectl", lambda: "/opt/bin/kubectl")
     monkeypatch.setattr(kustomize, "version", lambda: "kubectl v9.9.9, kustomize v8.8.8")
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0
-    assert capsys.readouterr().out == (
-        f"pullpolicy {__version__}\nkustomizations: kubectl v9.9.9, kustomize v8.8.8\n"
+    first, charts, kustomizations = capsys.readouterr().out.splitlines()
+    assert first == f"pullpolicy {__version__}"
+    assert charts.startswith("charts: ")
+    assert kustomizations == "kustomizations: kubectl v9.9.9, kustomize v8.8.8"
+    monkeypatch.setattr(kustomize, "version", lambda: None)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.endswith(
+        "kustomizations: /opt/bin/kubectl (its version unknown)\n"
     )
-    monkeypatch.undo()
     monkeypatch.setattr(kustomize, "kubectl", lambda: None)
     with pytest.raises(SystemExit):
         main(["--version"])
