@@ -21,6 +21,10 @@ INSTALLATION_ID = 9001
 GITLAB_TOKEN = "glpat-contract-secret-token"
 REPO = "acme/deploys"
 FORGES = ("github", "gitlab")
+# One Pod without `imagePullPolicy`: one finding, so a scan of it opens a pull request.
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: a:1}]\n"
+)
 
 Adapter = GitHubForge | GitLabForge
 

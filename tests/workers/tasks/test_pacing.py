@@ -11,8 +11,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from tests.fakeforge import FakeForge
-from tests.fakeforge.app_keys import AppKey
-from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO
+from tests.forge_subjects import INSTALLATION_ID, REPO
 from workers.jobs import SCAN_TASK, ScanJob
 from workers.runtime import rate_budget
 from workers.runtime.metrics import DeliveryMetrics
@@ -23,9 +22,6 @@ from workers.tasks import pacing
 from workers.tasks.celery_app import make_celery
 from workers.tasks.scan_task import MAX_PACED_RETRIES, Worker
 
-POD = (
-    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: a:1}]\n"
-)
 PUSH = ScanJob(forge="github", repo=REPO, reason="push", installation_id=INSTALLATION_ID)
 ONBOARDING = ScanJob(
     forge="github", repo=REPO, reason="installation", installation_id=INSTALLATION_ID
@@ -125,24 +121,6 @@ def test_a_job_without_an_installation_paces_on_the_tokens_window(tmp_path: Path
     assert _paced(state, job, 0).delay == 900
     pacing.check(state, ONBOARDING, NOW, 0)  # the installation's own window was never seen
     state.close()
-
-
-@pytest.fixture
-def settings(fake_forge: FakeForge, app_key: AppKey, tmp_path: Path) -> Settings:
-    fake_forge.register_app(APP_ID, app_key.public_pem)
-    fake_forge.create_repo(REPO, {"pod.yaml": POD})
-    fake_forge.add_installation(INSTALLATION_ID, [REPO])
-    return Settings.model_validate(
-        {
-            "github_api_url": fake_forge.github_api_url,
-            "github_app_id": APP_ID,
-            "github_private_key": app_key.private_pem,
-            "github_seconds_between_requests": 0,
-            "github_seconds_between_writes": 0,
-            "forge_read_retries": 0,
-            "data_dir": tmp_path / "data",
-        }
-    )
 
 
 def test_a_scan_shares_the_window_its_forge_described(settings: Settings) -> None:

@@ -7,15 +7,13 @@ import logging
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from prometheus_client import generate_latest
 
 from tests.fakeforge import FakeForge
-from tests.fakeforge.app_keys import AppKey
-from tests.forge_subjects import APP_ID, INSTALLATION_ID, REPO
+from tests.forge_subjects import INSTALLATION_ID, POD, REPO
 from workers.forge.base import RateLimited, Transient
 from workers.jobs import SCAN_TASK, ScanJob
 from workers.runtime.activity import open_activity
@@ -26,30 +24,6 @@ from workers.runtime.state import SCANNED, LockHeld, open_state
 from workers.scan import run as run_module
 from workers.tasks.celery_app import make_celery
 from workers.tasks.scan_task import MAX_RETRIES, Worker, retry_delay, retry_limit
-
-POD = (
-    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: a:1}]\n"
-)
-
-
-@pytest.fixture
-def settings(fake_forge: FakeForge, app_key: AppKey, tmp_path: Path) -> Settings:
-    fake_forge.register_app(APP_ID, app_key.public_pem)
-    fake_forge.create_repo(REPO, {"pod.yaml": POD})
-    fake_forge.add_installation(INSTALLATION_ID, [REPO])
-    return Settings.model_validate(
-        {
-            "github_api_url": fake_forge.github_api_url,
-            "github_app_id": APP_ID,
-            "github_private_key": app_key.private_pem,
-            "github_seconds_between_requests": 0,
-            "github_seconds_between_writes": 0,
-            "forge_read_retries": 0,
-            "data_dir": tmp_path / "data",
-            "max_scans_per_installation": 1,
-        }
-    )
-
 
 JOB = ScanJob(forge="github", repo=REPO, reason="push", installation_id=INSTALLATION_ID)
 
