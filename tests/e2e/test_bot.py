@@ -46,27 +46,6 @@ FIXED = DEPLOYMENT + "        imagePullPolicy: Always\n"
 _installations = itertools.count(7000)
 
 
-@pytest.fixture(scope="module")
-def bot(
-    forge: FakeForge, app_key: AppKey, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Bot]:
-    logs = tmp_path_factory.mktemp("logs")
-    env = settings_env(
-        github_api_url=forge.github_api_url,
-        gitlab_url=forge.gitlab_url,
-        private_key=app_key.private_pem,
-        data_dir=tmp_path_factory.mktemp("data"),
-        redis_url=redis_url,
-    )
-    running = Bot(env, logs)
-    try:
-        running.start_receiver()
-        running.start_worker()
-        yield running
-    finally:
-        running.stop()
-
-
 @dataclass
 class Repo:
     """One repository on the fake forge, and how to tell the bot about pushes to it."""

@@ -8,42 +8,20 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.harness import DEPLOYMENT, Bot, settings_env, wait_for
+from tests.e2e.harness import DEPLOYMENT, Bot, wait_for
 from tests.e2e.test_bot import Repo
 from tests.fakeforge import FakeForge
-from tests.fakeforge.app_keys import AppKey
 from workers.config.model import DEFAULT_BRANCH
 
 pytestmark = pytest.mark.e2e
 
 THEIR_FILE = {"NOTES.md": "a person's unfinished work\n"}
 _installations = itertools.count(8000)
-
-
-@pytest.fixture(scope="module")
-def bot(
-    forge: FakeForge, app_key: AppKey, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Bot]:
-    env = settings_env(
-        github_api_url=forge.github_api_url,
-        gitlab_url=forge.gitlab_url,
-        private_key=app_key.private_pem,
-        data_dir=tmp_path_factory.mktemp("data"),
-        redis_url=redis_url,
-    )
-    running = Bot(env, tmp_path_factory.mktemp("logs"))
-    try:
-        running.start_receiver()
-        running.start_worker()
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(params=["github", "gitlab"])

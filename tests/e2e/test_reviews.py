@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import itertools
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +14,8 @@ import httpx
 import pytest
 
 from tests.bot.helpers import payload
-from tests.e2e.harness import Bot, settings_env, wait_for
+from tests.e2e.harness import Bot, wait_for
 from tests.fakeforge import FakeForge
-from tests.fakeforge.app_keys import AppKey
 from tests.fakeforge.records import DiffComment
 from workers.config.model import DEFAULT_BRANCH
 from workers.core.review import FIXED_REPLY
@@ -39,26 +37,6 @@ spec:
         imagePullPolicy: IfNotPresent
 """
 _installations = itertools.count(9100)
-
-
-@pytest.fixture(scope="module")
-def bot(
-    forge: FakeForge, app_key: AppKey, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Bot]:
-    env = settings_env(
-        github_api_url=forge.github_api_url,
-        gitlab_url=forge.gitlab_url,
-        private_key=app_key.private_pem,
-        data_dir=tmp_path_factory.mktemp("data"),
-        redis_url=redis_url,
-    )
-    running = Bot(env, tmp_path_factory.mktemp("logs"))
-    try:
-        running.start_receiver()
-        running.start_worker()
-        yield running
-    finally:
-        running.stop()
 
 
 @dataclass

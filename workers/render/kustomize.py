@@ -28,6 +28,7 @@ from workers.core.kustomizations import (
     load_kustomization,
 )
 from workers.core.renders import RenderFailed
+from workers.render.files import materialise
 
 KUBECTL = "kubectl"
 TIME_LIMIT_SECONDS = 60.0
@@ -84,8 +85,7 @@ def render(files: Mapping[str, bytes], root: str) -> dict[str, str]:
         base = Path(temporary)
         tree = base / "tree"
         tree.mkdir()
-        for path, data in files.items():
-            _write(tree, path, data)
+        materialise(files, tree)
         output = base / "rendered.yaml"
         target = tree / root if root else tree
         text = _run(target, output, base)
@@ -112,26 +112,6 @@ def _refuse_remote(files: Mapping[str, bytes]) -> None:
 
 def _is_kust(path: str) -> bool:
     return kustomization_file(posixpath.dirname(path), frozenset({path})) == path
-
-
-def _write(tree: Path, path: str, data: bytes) -> None:
-    """Write one file under `tree`; a path that is absolute or climbs out is refused."""
-    parts = path.split("/")
-    if not path or path.startswith("/") or any(part in ("", ".", "..") for part in parts):
-        raise RenderFailed(f"refused path {path!r}")
-    directory = tree
-    for part in parts[:-1]:
-        directory = directory / part
-        if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
-            raise RenderFailed(f"refused path {path!r}")
-        directory.mkdir(exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-    try:
-        descriptor = os.open(directory / parts[-1], flags, 0o600)
-    except FileExistsError:
-        raise RenderFailed(f"refused path {path!r} (given twice)") from None
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
 
 
 def _limits() -> None:  # runs in the child, before exec
