@@ -20,7 +20,6 @@ bot that only reacts to 403s does.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import statistics
 import sys
@@ -32,17 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.bot.helpers import payload  # noqa: E402
 from tests.e2e.harness import (  # noqa: E402
     APP_ID,
     DEPLOYMENT,
     Bot,
+    github_installation,
     github_push,
+    metric_sum,
     settings_env,
     wait_for,
 )
@@ -64,16 +63,6 @@ class Run:
     failed: int  # scans that ran out of retries
 
 
-def metric_sum(bot: Bot, name: str, **labels: str) -> float:
-    text = httpx.get(f"{bot.url}/metrics", timeout=10).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
-
-
 def seed(forge: FakeForge, count: int, owner: str) -> list[str]:
     names = []
     for number in range(count):
@@ -84,17 +73,6 @@ def seed(forge: FakeForge, count: int, owner: str) -> list[str]:
         forge.create_repo(name, files)
         names.append(name)
     return names
-
-
-def installation_created(names: list[str], installation: int) -> dict[str, object]:
-    body = copy.deepcopy(payload("github", "installation.1"))
-    template = body["repositories"][0]
-    body["installation"] = {**body["installation"], "id": installation}
-    body["repositories"] = [
-        dict(template, id=index, full_name=name, name=name.split("/")[1])
-        for index, name in enumerate(names)
-    ]
-    return body
 
 
 def run(label: str, forge: FakeForge, key: AppKey, args: argparse.Namespace, pacing: bool) -> Run:
@@ -119,7 +97,7 @@ def run(label: str, forge: FakeForge, key: AppKey, args: argparse.Namespace, pac
     try:
         bot.start_receiver(embedded_worker=True)
         started = time.monotonic()
-        response = bot.github("installation", installation_created(names, installation))
+        response = bot.github("installation", github_installation(names, installation))
         assert response.status_code == 202, response.text
         finished: dict[str, float] = {}  # head sha -> when its finished scan was first seen
         watching = threading.Event()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.webhooks.verify import github_signature
 from tests.bot.helpers import payload
@@ -274,3 +275,26 @@ def gitlab_push(repo: str, before: str, after: str, touched: list[str]) -> dict[
     )
     body["project"] = {**body["project"], "path_with_namespace": repo, "default_branch": "main"}
     return body
+
+
+def github_installation(names: list[str], installation: int) -> dict[str, Any]:
+    """An `installation` `created` delivery that lists `names` (an App installed on them)."""
+    body = copy.deepcopy(payload("github", "installation.1"))
+    template = body["repositories"][0]
+    body["installation"] = {**body["installation"], "id": installation}
+    body["repositories"] = [
+        dict(template, id=index, full_name=name, name=name.split("/")[1])
+        for index, name in enumerate(names)
+    ]
+    return body
+
+
+def metric_sum(bot: Bot, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` on the bot's /metrics whose labels include `labels`."""
+    text = httpx.get(f"{bot.url}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )

@@ -9,17 +9,22 @@ runs the same at organization scale.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.bot.helpers import payload
-from tests.e2e.harness import DEPLOYMENT, Bot, github_push, settings_env, wait_for
+from tests.e2e.harness import (
+    DEPLOYMENT,
+    Bot,
+    github_installation,
+    github_push,
+    metric_sum,
+    settings_env,
+    wait_for,
+)
 from tests.fakeforge import FakeForge
 from tests.fakeforge.app_keys import AppKey
 
@@ -33,26 +38,7 @@ INSTALLATION = 8100
 # (workers.tasks.pacing), so the installation takes several windows.
 LIMIT = 56
 WINDOW_SECONDS = 20.0
-
-
-def scans_finished(bot: Bot) -> float:
-    text = httpx.get(f"{bot.url}/metrics", timeout=5).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "pullpolicy_scans_total"
-    )
-
-
-def paced_retries(bot: Bot) -> float:
-    text = httpx.get(f"{bot.url}/metrics", timeout=5).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "pullpolicy_scan_retries_total" and sample.labels["reason"] == "paced"
-    )
+SCANS = "pullpolicy_scans_total"
 
 
 @pytest.fixture
@@ -88,25 +74,14 @@ def bot(forge: FakeForge, app_key: AppKey, tmp_path: Path) -> Iterator[Bot]:
         running.stop()
 
 
-def installation_created(names: list[str]) -> dict[str, object]:
-    body = copy.deepcopy(payload("github", "installation.1"))
-    template = body["repositories"][0]
-    body["installation"] = {**body["installation"], "id": INSTALLATION}
-    body["repositories"] = [
-        dict(template, id=index, full_name=name, name=name.split("/")[1])
-        for index, name in enumerate(names)
-    ]
-    return body
-
-
 def test_an_installation_is_onboarded_within_its_rate_limit_and_pushes_go_first(
     forge: FakeForge, bot: Bot, names: list[str]
 ) -> None:
     forge.limit_rate(LIMIT, window_seconds=WINDOW_SECONDS)
     try:
-        response = bot.github("installation", installation_created(names))
+        response = bot.github("installation", github_installation(names, INSTALLATION))
         assert response.status_code == 202, response.text
-        wait_for(lambda: scans_finished(bot) >= 1, what="the first onboarding scan")
+        wait_for(lambda: metric_sum(bot, SCANS) >= 1, what="the first onboarding scan")
         pushed = names[-1]  # the last repository of the installation: surely still waiting
         before = forge.branch_head(pushed, "main") or ""
         after = forge.push_commit(pushed, "main", {"k8s/api.yaml": DEPLOYMENT}, "add the api")
@@ -118,9 +93,9 @@ def test_an_installation_is_onboarded_within_its_rate_limit_and_pushes_go_first(
             return any(scan["head_sha"] == after for scan in scans)
 
         wait_for(push_scanned, timeout=120, what=f"the push's scan\n{bot.diagnostics()}")
-        finished_when_pushed = scans_finished(bot)
+        finished_when_pushed = metric_sum(bot, SCANS)
         wait_for(
-            lambda: scans_finished(bot) >= REPOSITORIES + 1,
+            lambda: metric_sum(bot, SCANS) >= REPOSITORIES + 1,
             timeout=300,
             what=f"every repository scanned\n{bot.diagnostics()}",
         )
@@ -130,6 +105,8 @@ def test_an_installation_is_onboarded_within_its_rate_limit_and_pushes_go_first(
     # The push did not wait for the backlog: initial scans were still to come when it was done.
     assert finished_when_pushed < REPOSITORIES + 1
     assert refused == 0  # never answered 403 for the rate limit
-    assert paced_retries(bot) > 0  # the budget did bind: the worker waited for resets
+    assert (
+        metric_sum(bot, "pullpolicy_scan_retries_total", reason="paced") > 0
+    )  # the budget did bind: the worker waited for resets
     deploying = set(names[:: REPOSITORIES // WITH_MANIFESTS]) | {pushed}
     assert {name for name in names if forge.change_requests(name)} == deploying
