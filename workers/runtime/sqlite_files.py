@@ -3,11 +3,30 @@ one connection per thread, WAL so readers never wait for a writer, autocommit st
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
 
 CHECKPOINT_SECONDS = 1.0
+
+# A process must not fork while another of its threads is inside SQLite: the child inherits
+# SQLite's internal mutexes as they were and would wait on one forever at its first statement.
+# The main thread forks (a Celery pool replacing a process) while checkpoint threads run, so
+# every background checkpoint holds this lock and fork() waits for it.
+FORK_GUARD = threading.Lock()
+
+
+def _release_fork_guard() -> None:
+    FORK_GUARD.release()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(
+        before=FORK_GUARD.acquire,
+        after_in_parent=_release_fork_guard,
+        after_in_child=_release_fork_guard,
+    )
 
 
 class ThreadConnections:
@@ -67,7 +86,8 @@ class ThreadConnections:
             while not self._stop.wait(CHECKPOINT_SECONDS):
                 try:
                     # PASSIVE: copies what no reader still needs, never waits for anyone.
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    with FORK_GUARD:
+                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error:
                     continue  # busy or locked: the next round catches up
         finally:

@@ -150,7 +150,7 @@ def _claim_in_child(
     backend: str, location: str, namespace: str, barrier: Any, results: Any
 ) -> None:
     opened = _open(backend, location)
-    barrier.wait()  # all children claim at the same moment
+    barrier.wait(30)  # all children claim at the same moment
     results.put(opened.claim(namespace, "shared", 60))
     opened.close()
 
@@ -167,14 +167,24 @@ def _try_lock_in_child(backend: str, location: str, key: str, results: Any) -> N
 
 def _run_children(target: Any, count: int, *args: Any) -> list[Any]:
     results = _FORK.Queue()
-    children = [_FORK.Process(target=target, args=(*args, results)) for _ in range(count)]
-    for child in children:
-        child.start()
-    collected = [results.get(timeout=30) for _ in children]
-    for child in children:
-        child.join(30)
-        assert child.exitcode == 0
-    return collected
+    # Daemons, killed below whatever happens: a stuck child fails this test, never the run
+    # (the interpreter would otherwise wait for it at exit).
+    children = [
+        _FORK.Process(target=target, args=(*args, results), daemon=True) for _ in range(count)
+    ]
+    try:
+        for child in children:
+            child.start()
+        collected = [results.get(timeout=30) for _ in children]
+        for child in children:
+            child.join(30)
+            assert child.exitcode == 0
+        return collected
+    finally:
+        for child in children:
+            if child.is_alive():
+                child.kill()
+                child.join(5)
 
 
 def test_claims_and_locks_hold_across_processes(
@@ -190,7 +200,7 @@ def test_claims_and_locks_hold_across_processes(
 
 def _add_in_child(backend: str, location: str, namespace: str, barrier: Any, results: Any) -> None:
     opened = _open(backend, location)
-    barrier.wait()
+    barrier.wait(30)
     for _ in range(50):
         opened.add(namespace, {"scans": 1.0, "seconds": 0.5})
     results.put("done")
