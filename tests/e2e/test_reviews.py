@@ -14,10 +14,11 @@ import httpx
 import pytest
 
 from tests.bot.helpers import payload
-from tests.e2e.harness import Bot, wait_for
+from tests.e2e.harness import Bot, github_push, gitlab_push, wait_for
 from tests.fakeforge import FakeForge
 from tests.fakeforge.records import DiffComment
 from workers.config.model import DEFAULT_BRANCH
+from workers.core.explain import parse_marker
 from workers.core.review import FIXED_REPLY
 
 pytestmark = pytest.mark.e2e
@@ -124,9 +125,9 @@ class Pull:
         return [r["conclusion"] for r in self.forge.check_runs(self.name) if r["head_sha"] == head]
 
 
-def _repository(forge: FakeForge) -> tuple[str, int]:
+def _repository(forge: FakeForge, files: dict[str, str] | None = None) -> tuple[str, int]:
     name = f"people-{uuid.uuid4().hex[:8]}/deploys"
-    forge.create_repo(name, {"README.md": "# deploys\n"})
+    forge.create_repo(name, {"README.md": "# deploys\n", **(files or {})})
     installation = next(_installations)
     forge.add_installation(installation, [name])
     return name, installation
@@ -215,3 +216,70 @@ def test_the_bots_own_pull_request_is_never_reviewed(kind: str, forge: FakeForge
     assert response.status_code == 200
     assert response.json()["status"] == "ignored"
     assert pull.checks(pull.head) == [] and pull.comments() == []
+
+
+def pushes_scanned(bot: Bot, name: str, head: str) -> bool:
+    """A scan of the default branch at `head` finished (a fast-forward merge's head was
+    reviewed before: that record does not count)."""
+    scans = httpx.get(f"{bot.url}/status.json", timeout=5).json()["scans"]
+    return any(
+        s["repository"] == name and s["head_sha"] == head and s["outcome"] != "reviewed"
+        for s in scans
+    )
+
+
+OLD_JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: old}
+spec:
+  template:
+    spec:
+      containers:
+      - name: old
+        image: old:1
+"""
+
+
+@KINDS
+def test_declined_suggestions_are_not_proposed_by_the_fix_pr_once_merged(
+    kind: str, forge: FakeForge, bot: Bot
+) -> None:
+    """GitHub: the bot's request-changes review, dismissed by a person; GitLab: a reply
+    `pullpolicy: ignore` on each discussion. The next push is reviewed clean; once the pull
+    request merges, the fix PR proposes only the default branch's older finding."""
+    config = {".pullpolicy.yml": "review_event: request_changes\n", "k8s/old.yaml": OLD_JOB}
+    name, installation = _repository(forge, config)
+    number = forge.open_pull(name, "feature", {"k8s/web.yaml": TWO_CONTAINERS})
+    pull = Pull(kind, name, number, forge, bot, installation, name)
+    pull.deliver("opened")
+    pull.wait_reviewed(pull.head)
+    if kind == "github":
+        assert [state for state, _ in forge.reviews(name, number)] == ["CHANGES_REQUESTED"]
+        forge.dismiss_review(name, number)
+    else:
+        for comment in pull.suggestions():
+            forge.reply_to_comment(name, number, comment.id, "pullpolicy: ignore")
+    forge.push_to_pull(name, number, {"README.md": "# deploys, reviewed\n"}, "docs")
+    second = pull.head
+    pull.deliver("synchronize")
+    pull.wait_reviewed(second)
+    assert pull.checks(second) == ["success"]
+    assert len(pull.suggestions()) == 2
+    assert not [c for c in pull.comments() if c.body.startswith("pullpolicy: fixed")]
+
+    before = forge.branch_head(name, "main") or ""
+    forge.merge(name, number)
+    after = forge.branch_head(name, "main") or ""
+    if kind == "github":
+        response = bot.github("push", github_push(name, installation, before, after, []))
+    else:
+        response = bot.gitlab("Push Hook", gitlab_push(name, before, after, []))
+    assert response.status_code == 202, response.text
+    wait_for(lambda: pushes_scanned(bot, name, after), what=f"the scan of {after}")
+    (fix,) = [r for r in forge.change_requests(name) if r.state == "open"]
+    marker = parse_marker(fix.body)
+    assert marker is not None and len(marker[1]) == 1  # k8s/old.yaml's container only
+    assert "k8s/old.yaml" in fix.body
+    declined = [line for line in fix.body.splitlines() if "declined: " in line]
+    assert len(declined) == 2 and all("k8s/web.yaml" in line for line in declined)

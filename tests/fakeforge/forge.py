@@ -198,6 +198,15 @@ class FakeForge:
             change = self._state.change_request(full_name, number)
             return [(review.state, review.body) for review in change.reviews]
 
+    def dismiss_review(self, full_name: str, number: int, index: int = 0) -> None:
+        """A person dismisses the `index`th review of a pull request (seeding: not an API
+        call); as on GitHub, only one that approves or requests changes."""
+        with self._state.lock:
+            review = self._state.change_request(full_name, number).reviews[index]
+            if review.state not in ("APPROVED", "CHANGES_REQUESTED"):
+                raise ValueError(f"a {review.state} review cannot be dismissed")
+            review.state = "DISMISSED"
+
     def reply_to_comment(self, full_name: str, number: int, comment_id: int, body: str) -> None:
         """A person answers a diff comment (seeding: not an API call)."""
         with self._state.lock:

@@ -29,6 +29,7 @@ Params = dict[str, str]
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 NOT_IN_DIFF = "Pull request review thread line must be part of the diff"
 NOT_SAME_HUNK = "Pull request review thread start line must be part of the same hunk as the line."
+DISMISS_COMMENTED = "Can not dismiss a commented pull request review"
 PATH_UNKNOWN = "Path could not be resolved"
 EVENTS = {"COMMENT": "COMMENTED", "APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED"}
 
@@ -53,7 +54,9 @@ class GitHubReviewRoutes:
         return [
             route("GET", f"{pull}/files", self.list_files),
             route("GET", f"{pull}/comments", self.list_comments),
+            route("GET", f"{pull}/reviews", self.list_reviews),
             route("POST", f"{pull}/reviews", self.create_review),
+            route("PUT", f"{pull}/reviews/{{review_id}}/dismissals", self.dismiss_review),
             route("POST", f"{pull}/comments/{{comment_id}}/replies", self.reply),
         ]
 
@@ -87,6 +90,31 @@ class GitHubReviewRoutes:
         )
         rendered = [self._comment_json(call, repo, change, c) for c in comments]
         return json_response(200, rendered, link_header(call.request, page))
+
+    def list_reviews(self, call: ApiCall, params: Params) -> Response:
+        repo, change = self._pull(call, params)
+        reviews, page = paginate(
+            change.reviews, call.request, GITHUB_PAGES, self.state.page_size_cap
+        )
+        rendered = [self._review_json(call, repo, change, review) for review in reviews]
+        return json_response(200, rendered, link_header(call.request, page))
+
+    def dismiss_review(self, call: ApiCall, params: Params) -> Response:
+        """As GitHub: only a review that approves or requests changes can be dismissed, with
+        a message; it becomes DISMISSED."""
+        repo, change = self._pull(call, params)
+        review_id = number_param(params["review_id"])
+        review = next((r for r in change.reviews if r.id == review_id), None)
+        if review is None:
+            not_found()
+        message = json_object(call).get("message")
+        if not isinstance(message, str) or not message:
+            fail(422, "Unprocessable Entity", ["message is required"])
+        if review.state not in ("APPROVED", "CHANGES_REQUESTED"):
+            fail(422, "Unprocessable Entity", [DISMISS_COMMENTED])
+        review.state = "DISMISSED"
+        change.touch()
+        return json_response(200, self._review_json(call, repo, change, review))
 
     def create_review(self, call: ApiCall, params: Params) -> Response:
         repo, change = self._pull(call, params)

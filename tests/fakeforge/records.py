@@ -60,7 +60,7 @@ class Review:
     id: int
     author: str
     body: str
-    state: str  # "COMMENTED" | "APPROVED" | "CHANGES_REQUESTED"
+    state: str  # "COMMENTED" | "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED"
     commit_id: str
     submitted_at: datetime = field(default_factory=utc_now)
 

@@ -153,6 +153,24 @@ def drive_every_endpoint(forge: FakeForge) -> Scenario:
     s.call(f"POST {pulls}/reviews", f"{repo}/pulls/{person}/reviews", review)
     outside = {"event": "COMMENT", "body": "b", "comments": [dict(placed, line=9)]}
     s.call(f"POST {pulls}/reviews", f"{repo}/pulls/{person}/reviews", outside, 422)
+    blocking = s.call(
+        f"POST {pulls}/reviews",
+        f"{repo}/pulls/{person}/reviews",
+        {"event": "REQUEST_CHANGES", "body": "b"},
+    )
+    dismissals = f"{pulls}/reviews/{{review_id}}/dismissals"
+    dismiss = {"message": "m", "event": "DISMISS"}
+    s.call(
+        f"PUT {dismissals}", f"{repo}/pulls/{person}/reviews/{blocking['id']}/dismissals", dismiss
+    )
+    commented = s.call(f"GET {pulls}/reviews", f"{repo}/pulls/{person}/reviews")[0]
+    assert commented["state"] == "COMMENTED"
+    s.call(
+        f"PUT {dismissals}",
+        f"{repo}/pulls/{person}/reviews/{commented['id']}/dismissals",
+        dismiss,
+        422,
+    )
     (thread,) = s.call(f"GET {pulls}/comments", f"{repo}/pulls/{person}/comments")
     replies = f"{pulls}/comments/{{comment_id}}/replies"
     reply = {"body": "fixed"}

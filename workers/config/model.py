@@ -62,6 +62,11 @@ class ReviewConclusion(StrEnum):
     FAILURE = "failure"
 
 
+class ReviewEvent(StrEnum):
+    COMMENT = "comment"
+    REQUEST_CHANGES = "request_changes"
+
+
 class NeverPolicy(StrEnum):
     FIX = "fix"
     KEEP = "keep"
@@ -151,6 +156,11 @@ class Config(_Model):
     review_conclusion: ReviewConclusion = ReviewConclusion.NEUTRAL
     """How the review's check run (commit status on GitLab) ends when a pull request adds
     findings: `neutral`, or `failure` to make it a required check."""
+    review_event: ReviewEvent = ReviewEvent.COMMENT
+    """The GitHub review holding the suggestions: `comment`, or `request_changes` to block
+    merging until they are committed, ignored or the review is dismissed (dismissing it
+    declines its suggestions). GitLab has no equivalent: its discussions are the threads that
+    the project's "All threads must be resolved" setting waits for."""
     review_drafts: bool = False
     """Review draft pull requests too."""
 

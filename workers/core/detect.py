@@ -46,7 +46,10 @@ class Detection:
     malformed: list[str] = field(default_factory=list)  # workloads with no checkable containers
 
 
-DECLINED = "declined: a pull request proposing this fix was closed unmerged"
+DECLINED = (
+    "declined: a pull request proposing this fix was closed unmerged, or a person declined it "
+    "in the review of a pull request that merged"
+)
 
 
 def detect(

@@ -155,6 +155,7 @@ class ReviewThread:
     body: str
     replies: tuple[str, ...] = ()
     resolved: bool = False
+    review_id: str = ""  # GitHub: the review the comment belongs to (GitLab: none)
 
 
 class ForgeError(Exception):
@@ -310,9 +311,21 @@ class ReviewForge(Forge, Protocol):
         head_sha: str,
         summary: str,
         comments: Sequence[ReviewComment],
+        *,
+        request_changes: bool = False,
     ) -> None:
-        """Place `comments` on the diff at `head_sha`: one review (event COMMENT, `summary`
-        its body) on GitHub, one discussion per comment on GitLab."""
+        """Place `comments` on the diff at `head_sha`: one review (event COMMENT, or
+        REQUEST_CHANGES with `request_changes`; `summary` its body) on GitHub, one discussion
+        per comment on GitLab (which has no review event: `request_changes` changes nothing)."""
+        ...
+
+    def review_states(self, repo: RepoRef, number: int) -> dict[str, str]:
+        """Each review's state by id (GitHub: `COMMENTED`, `CHANGES_REQUESTED`, `DISMISSED`,
+        ...). GitLab has no reviews to dismiss: empty, without a call."""
+        ...
+
+    def dismiss_review(self, repo: RepoRef, number: int, review_id: str, message: str) -> None:
+        """Dismiss a review that requests changes (GitHub; GitLab: nothing to do)."""
         ...
 
     def resolve_review_thread(

@@ -298,8 +298,24 @@ class GitHubForge:
         head_sha: str,
         summary: str,
         comments: Sequence[ReviewComment],
+        *,
+        request_changes: bool = False,
     ) -> None:
-        github_reviews.post(self._api(repo), self._repo(repo), number, head_sha, summary, comments)
+        github_reviews.post(
+            self._api(repo),
+            self._repo(repo),
+            number,
+            head_sha,
+            summary,
+            comments,
+            request_changes=request_changes,
+        )
+
+    def review_states(self, repo: RepoRef, number: int) -> dict[str, str]:
+        return github_reviews.states(self._api(repo), self._repo(repo), number)
+
+    def dismiss_review(self, repo: RepoRef, number: int, review_id: str, message: str) -> None:
+        github_reviews.dismiss(self._api(repo), self._repo(repo), number, review_id, message)
 
     def resolve_review_thread(
         self, repo: RepoRef, number: int, thread: ReviewThread, reply: str

@@ -43,6 +43,7 @@ def threads(api: GitHubApi, repo: str, number: int) -> list[ReviewThread]:
             path=str(comment["path"]),
             body=str(comment.get("body") or ""),
             replies=tuple(replies.get(int(comment["id"]), ())),
+            review_id=str(comment.get("pull_request_review_id") or ""),
         )
         for comment in comments
         if comment.get("in_reply_to_id") is None
@@ -56,14 +57,16 @@ def post(
     head_sha: str,
     summary: str,
     comments: Sequence[ReviewComment],
+    *,
+    request_changes: bool = False,
 ) -> None:
-    """One review, event COMMENT (never REQUEST_CHANGES): multi-line comments name their
-    first line as `start_line`, both on the new side (RIGHT)."""
+    """One review, event COMMENT (REQUEST_CHANGES only when asked): multi-line comments name
+    their first line as `start_line`, both on the new side (RIGHT)."""
     for comment in comments:
         check_body(comment.body, BODY_LIMIT, "review comment")
     body = {
         "commit_id": head_sha,
-        "event": "COMMENT",
+        "event": "REQUEST_CHANGES" if request_changes else "COMMENT",
         "body": summary,
         "comments": [_comment(comment) for comment in comments],
     }
@@ -86,3 +89,19 @@ def reply(api: GitHubApi, repo: str, number: int, thread_id: str, text: str) -> 
     check_body(text, BODY_LIMIT, "review comment")
     path = f"{repo}/pulls/{number}/comments/{thread_id}/replies"
     api.call("POST", path, body={"body": text})
+
+
+def states(api: GitHubApi, repo: str, number: int) -> dict[str, str]:
+    """`GET .../pulls/:n/reviews`: each review's state by id (a dismissed one: DISMISSED)."""
+    path = f"{repo}/pulls/{number}/reviews"
+    return {
+        str(item["id"]): str(item.get("state") or "")
+        for item in api.pages(path, {"per_page": PER_PAGE})
+    }
+
+
+def dismiss(api: GitHubApi, repo: str, number: int, review_id: str, message: str) -> None:
+    """Only a review that approves or requests changes can be dismissed (422 otherwise)."""
+    check_body(message, BODY_LIMIT, "dismissal message")
+    path = f"{repo}/pulls/{number}/reviews/{review_id}/dismissals"
+    api.call("PUT", path, body={"message": message, "event": "DISMISS"})

@@ -265,10 +265,19 @@ class GitLabForge:
         head_sha: str,
         summary: str,
         comments: Sequence[ReviewComment],
+        *,
+        request_changes: bool = False,
     ) -> None:
-        # GitLab has no review to hold a summary: the commit status carries it.
+        # GitLab has no review to hold a summary (the commit status carries it) nor a review
+        # event: `request_changes` changes nothing.
         project = project_path(repo.full_name)
         gitlab_reviews.post(self._api, project, number, head_sha, comments)
+
+    def review_states(self, repo: RepoRef, number: int) -> dict[str, str]:
+        return {}
+
+    def dismiss_review(self, repo: RepoRef, number: int, review_id: str, message: str) -> None:
+        return None
 
     def resolve_review_thread(
         self, repo: RepoRef, number: int, thread: ReviewThread, reply: str

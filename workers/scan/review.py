@@ -8,11 +8,17 @@ racing event posts nothing twice; threads whose findings are gone are answered a
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from workers.config.loading import ConfigError, parse_config
-from workers.config.model import CONFIG_FILENAME, Config, ReviewConclusion, ReviewMode
+from workers.config.model import (
+    CONFIG_FILENAME,
+    Config,
+    ReviewConclusion,
+    ReviewEvent,
+    ReviewMode,
+)
 from workers.core.explain import finding_message, plural
 from workers.core.findings import FileReport, Finding
 from workers.core.manifest import check_manifest
@@ -60,6 +66,9 @@ CHECK_SUMMARY = (
     "branch's `.pullpolicy.yml`. Warnings are on lines it adds; notices were there before."
 )
 FIXED_PREFIX = FIXED_REPLY.split("{", 1)[0]
+DISMISSED = "DISMISSED"
+CHANGES_REQUESTED = "CHANGES_REQUESTED"
+DISMISS_MESSAGE = "pullpolicy: nothing left to change at {sha}."
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,17 @@ class _Reviewed:
     texts: dict[str, tuple[str, str]]  # path -> (head text, patched text)
 
 
-def review(forge: ReviewForge, job: ScanJob, *, dry_run: bool = False) -> ScanOutcome:
+def review(
+    forge: ReviewForge,
+    job: ScanJob,
+    *,
+    dry_run: bool = False,
+    record_declined: Callable[[frozenset[str]], None] = lambda fingerprints: None,
+) -> ScanOutcome:
     """Review the pull request `job.pr_number` at its current head (a burst of pushes
     collapses into one review of the newest). Reads and writes only `job.repo`: a fork's
-    commits are read there, and nothing is ever written to the fork."""
+    commits are read there, and nothing is ever written to the fork. `record_declined` keeps
+    the fingerprints people declined here, for the fix PR once this one merges."""
     if job.pr_number is None:
         raise ValueError("a review job names its pull request")
     repo = RepoRef(job.forge, job.repo, job.installation_id)
@@ -99,17 +115,27 @@ def review(forge: ReviewForge, job: ScanJob, *, dry_run: bool = False) -> ScanOu
     if pull.draft and not config.review_drafts:
         return outcome("draft")
 
-    threads = forge.review_threads(repo, number) if config.review == ReviewMode.SUGGEST else []
-    ignored = _ignored(threads)
+    suggest = config.review == ReviewMode.SUGGEST
+    request_changes = config.review_event == ReviewEvent.REQUEST_CHANGES
+    threads = forge.review_threads(repo, number) if suggest else []
+    ours = [t for t in threads if parse_comment_marker(t.body) is not None]
+    # Only a review that requests changes can be dismissed: read the states only then, and
+    # only once the bot has reviewed (its threads name their review).
+    states = forge.review_states(repo, number) if request_changes and ours else {}
+    ignored = _ignored(ours, states)
+    if ignored and not dry_run:
+        record_declined(ignored)
     reviewed = _scan(forge, repo, head, forge.changed_files(repo, number), config, ignored)
     findings = [f for r in reviewed.reports for f in r.findings]
     added = [f for f in findings if in_diff(f, reviewed.diffs.get(f.path, _NO_DIFF))]
     if dry_run:
         return outcome(f"dry-run: {len(added)} added", len(added))
     forge.report(repo, _check_report(head, findings, added, config))
-    if config.review == ReviewMode.SUGGEST:
-        _suggest(forge, repo, number, head, reviewed, threads)
-        _resolve_fixed(forge, repo, number, head, findings, threads, ignored)
+    if suggest:
+        _suggest(forge, repo, number, head, reviewed, threads, request_changes=request_changes)
+        fixed = _resolve_fixed(forge, repo, number, head, findings, ours, ignored)
+        if states:
+            _dismiss_settled(forge, repo, number, head, ours, states, fixed | ignored)
     log.info(
         "review done",
         extra={"repository": job.repo, "head_sha": head, "findings": len(added)},
@@ -132,12 +158,21 @@ def _base_config(forge: ReviewForge, repo: RepoRef, branch: str) -> Config | Con
         return error
 
 
-def _ignored(threads: Sequence[ReviewThread]) -> frozenset[str]:
-    """Fingerprints a person answered `pullpolicy: ignore` to: never suggested again."""
+def _answered_fixed(thread: ReviewThread) -> bool:
+    return any(reply.startswith(FIXED_PREFIX) for reply in thread.replies)
+
+
+def _ignored(ours: Sequence[ReviewThread], states: Mapping[str, str]) -> frozenset[str]:
+    """Fingerprints a person declined, never suggested again: a reply `pullpolicy: ignore`,
+    or the bot's review dismissed while they were still open (the bot dismisses its own review
+    only once each of its threads is answered fixed or ignored, so that is not a decline)."""
     found: set[str] = set()
-    for thread in threads:
+    for thread in ours:
         marker = parse_comment_marker(thread.body)
-        if marker is not None and any(asks_to_ignore(reply) for reply in thread.replies):
+        if marker is None:
+            continue
+        dismissed = states.get(thread.review_id) == DISMISSED and not _answered_fixed(thread)
+        if dismissed or any(asks_to_ignore(reply) for reply in thread.replies):
             found.update(marker[0])
     return frozenset(found)
 
@@ -200,6 +235,8 @@ def _suggest(
     head: str,
     reviewed: _Reviewed,
     threads: Sequence[ReviewThread],
+    *,
+    request_changes: bool,
 ) -> None:
     """One review holding every suggestion not already on the pull request."""
     posted = {marker for t in threads if (marker := parse_comment_marker(t.body)) is not None}
@@ -218,7 +255,8 @@ def _suggest(
         ReviewComment(s.path, s.start, s.end, comment_body(s, gitlab=gitlab)) for s in fresh
     ]
     count = plural(sum(len(s.findings) for s in fresh), "container")
-    forge.post_review(repo, number, head, REVIEW_SUMMARY.format(count=count), comments)
+    summary = REVIEW_SUMMARY.format(count=count)
+    forge.post_review(repo, number, head, summary, comments, request_changes=request_changes)
 
 
 def _resolve_fixed(
@@ -227,17 +265,45 @@ def _resolve_fixed(
     number: int,
     head: str,
     findings: Sequence[Finding],
-    threads: Sequence[ReviewThread],
+    ours: Sequence[ReviewThread],
     ignored: frozenset[str],
-) -> None:
+) -> frozenset[str]:
     """Answer (GitHub) or resolve (GitLab) each of our threads whose findings are all gone
-    (not merely ignored: those are gone from the findings too)."""
+    (not merely ignored: those are gone from the findings too). Returns the fingerprints of
+    every thread answered fixed, now or before."""
     current = {finding.fingerprint for finding in findings} | ignored
-    for thread in threads:
+    fixed: set[str] = set()
+    for thread in ours:
         marker = parse_comment_marker(thread.body)
-        if marker is None or thread.resolved:
+        if marker is None:
             continue
-        if any(reply.startswith(FIXED_PREFIX) for reply in thread.replies):
+        if thread.resolved or _answered_fixed(thread):
+            fixed.update(marker[0])
             continue  # answered before
         if not current.intersection(marker[0]):
             forge.resolve_review_thread(repo, number, thread, FIXED_REPLY.format(sha=head[:12]))
+            fixed.update(marker[0])
+    return frozenset(fixed)
+
+
+def _dismiss_settled(
+    forge: ReviewForge,
+    repo: RepoRef,
+    number: int,
+    head: str,
+    ours: Sequence[ReviewThread],
+    states: Mapping[str, str],
+    settled: frozenset[str],
+) -> None:
+    """Dismiss each of the bot's reviews still requesting changes once every thread of it is
+    answered fixed or ignored: nothing is left to change, so it no longer blocks merging."""
+    threads_of: dict[str, list[tuple[str, ...]]] = {}
+    for thread in ours:
+        marker = parse_comment_marker(thread.body)
+        if marker is not None and thread.review_id:
+            threads_of.setdefault(thread.review_id, []).append(marker[0])
+    for review_id, markers in threads_of.items():
+        if states.get(review_id) != CHANGES_REQUESTED:
+            continue
+        if all(settled.issuperset(fingerprints) for fingerprints in markers):
+            forge.dismiss_review(repo, number, review_id, DISMISS_MESSAGE.format(sha=head[:12]))

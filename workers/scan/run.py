@@ -72,6 +72,7 @@ def run(
     hands_off_noted: Callable[[int], bool] = lambda number: False,
     dry_run: bool = False,
     cache: ReportCache | None = None,
+    review_declined: Callable[[], frozenset[str]] = frozenset,
 ) -> ScanOutcome:
     """Scan the repository's default branch head and bring its fix PR up to date.
 
@@ -79,7 +80,8 @@ def run(
     one correct result. `hands_off_noted(pr_number)` says we already commented about a human
     commit on that PR. `dry_run` reads everything and writes nothing. With a `cache`,
     manifests whose blob was scanned before (same path, config and declined set) are not
-    fetched again.
+    fetched again. `review_declined()` names the fixes people declined in reviews of pull
+    requests that merged (see review_declines): declined like a closed fix PR's.
     """
     repo = RepoRef(job.forge, job.repo, job.installation_id)
     start_calls = forge.api_calls
@@ -95,7 +97,7 @@ def run(
         return _outcome(job, head, forge, start_calls, 0, "disabled")
 
     requests = forge.find_change_requests(repo, config.pull_request.branch, ALL_STATES)
-    declined = declined_fingerprints(requests)
+    declined = declined_fingerprints(requests) | review_declined()
     plan = plan_scan((p for p, e in entries.items() if not e.is_symlink), config)
     fix = config.mode == Mode.FIX
     files = _Files(forge, repo, head, entries)

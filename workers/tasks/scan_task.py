@@ -19,6 +19,7 @@ from workers.forge.base import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    RepoRef,
     ReviewForge,
     Transient,
 )
@@ -30,6 +31,7 @@ from workers.runtime.logs import WORKER_LOGGER_NAME
 from workers.runtime.metrics import SharedMetrics
 from workers.runtime.settings import Settings, with_stored_github_app
 from workers.runtime.state import SCANNED, LockHeld, State, open_state
+from workers.scan import review_declines
 from workers.scan import run as scan
 from workers.scan.pr import Action
 from workers.scan.report_cache import ReportCache
@@ -100,11 +102,16 @@ class Worker:
             )
             if job.installation_id is not None:
                 self._take_installation_slot(held, job.installation_id)
+            forge = self.forge(job.forge)
+            repo = RepoRef(job.forge, job.repo, job.installation_id)
             outcome = scan.run(
-                self.forge(job.forge),
+                forge,
                 job,
                 hands_off_noted=lambda n: self.state.is_marked(HANDS_OFF, f"{job.lock_key}#{n}"),
                 cache=self.reports,
+                review_declined=lambda: review_declines.declined(
+                    self.state, forge, repo, job.lock_key
+                ),
             )
             if outcome.action == Action.HANDS_OFF.value and outcome.pr_number is not None:
                 self.state.mark(HANDS_OFF, f"{job.lock_key}#{outcome.pr_number}")
@@ -120,7 +127,14 @@ class Worker:
             )
             if job.installation_id is not None:
                 self._take_installation_slot(held, job.installation_id)
-            return review(self.forge(job.forge), job)
+            number = job.pr_number or 0
+            return review(
+                self.forge(job.forge),
+                job,
+                record_declined=lambda found: review_declines.record(
+                    self.state, job.lock_key, number, found
+                ),
+            )
 
     def _take_installation_slot(self, held: ExitStack, installation: int) -> None:
         """One of N per-installation slots: GitHub rate-limits per installation."""

@@ -54,7 +54,13 @@ ENDPOINTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("post", "/repos/{owner}/{repo}/issues/{issue_number}/comments", ("201", "404")),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/files", ("200",)),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/comments", ("200",)),
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", ("200",)),
     ("post", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", ("200", "422")),
+    (
+        "put",
+        "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals",
+        ("200", "422"),
+    ),
     (
         "post",
         "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies",

@@ -65,6 +65,7 @@ pull_request:
   draft: true
 review: check
 review_conclusion: failure
+review_event: request_changes
 review_drafts: true
 """
 
@@ -100,6 +101,7 @@ FULL_EXAMPLE_DATA: dict[str, Any] = {
     },
     "review": "check",
     "review_conclusion": "failure",
+    "review_event": "request_changes",
     "review_drafts": True,
 }
 
@@ -471,11 +473,17 @@ def test_defaults_yaml_documents_every_key_and_parses_to_the_defaults() -> None:
 
 
 def test_review_keys_default_to_suggest_neutral_and_no_drafts() -> None:
-    from workers.config.model import ReviewConclusion, ReviewMode
+    from workers.config.model import ReviewConclusion, ReviewEvent, ReviewMode
 
     default = parse_config("")
     assert default.review == ReviewMode.SUGGEST
     assert default.review_conclusion == ReviewConclusion.NEUTRAL
+    assert default.review_event == ReviewEvent.COMMENT
+    assert parse_config("review_event: request_changes\n").review_event == (
+        ReviewEvent.REQUEST_CHANGES
+    )
+    with pytest.raises(ConfigError, match="review_event"):
+        parse_config("review_event: approve\n")
     assert not default.review_drafts
     strict = parse_config("review: check\nreview_conclusion: failure\nreview_drafts: true\n")
     assert (strict.review, strict.review_conclusion, strict.review_drafts) == (

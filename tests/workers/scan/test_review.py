@@ -178,3 +178,66 @@ def test_markers_name_fingerprint_and_line(subject: Subject) -> None:
     review(subject.forge, job(subject, number))
     markers = [parse_comment_marker(c.body) for c in subject.fake.diff_comments(REPO, number)]
     assert [m[1] for m in markers if m] == [10, 13]
+
+
+REQUEST_CHANGES = "review_event: request_changes\n"
+
+
+def review_paths(subject: Subject) -> list[str]:
+    return [path for _, path in subject.fake.requests if path.endswith("/reviews")]
+
+
+def test_request_changes_is_the_github_review_event_when_configured(subject: Subject) -> None:
+    number = seeded_pull(subject, REQUEST_CHANGES)
+    subject.fake.reset_requests()
+    assert review(subject.forge, job(subject, number)).findings == 2
+    assert len(subject.fake.diff_comments(REPO, number)) == 2  # GitLab: discussions, as ever
+    if subject.kind == "github":
+        assert [state for state, _ in subject.fake.reviews(REPO, number)] == ["CHANGES_REQUESTED"]
+    # the first review has nothing of its own to read back: only the one it posts
+    assert [verb for verb, path in subject.fake.requests if path.endswith("/reviews")] == (
+        ["POST"] if subject.kind == "github" else []
+    )
+
+
+def test_comment_reviews_are_never_read_back(subject: Subject) -> None:
+    """A COMMENT review cannot be dismissed (GitHub answers 422): no call to learn its state."""
+    number = seeded_pull(subject)
+    review(subject.forge, job(subject, number))
+    subject.fake.reset_requests()
+    review(subject.forge, job(subject, number))
+    assert review_paths(subject) == []
+
+
+def test_a_dismissed_review_declines_its_suggestions(subject: Subject) -> None:
+    if subject.kind == "gitlab":
+        return  # no reviews to dismiss on GitLab: a reply `pullpolicy: ignore` is the way
+    number = seeded_pull(subject, REQUEST_CHANGES)
+    review(subject.forge, job(subject, number))
+    subject.fake.dismiss_review(REPO, number)
+    subject.fake.push_to_pull(REPO, number, {"README.md": "more\n"}, "docs")
+    outcome = review(subject.forge, job(subject, number))
+    assert outcome.findings == 0  # declined, like an ignore: neither suggested nor reported
+    assert head_check(subject, number)["conclusion"] == "success"
+    comments = subject.fake.diff_comments(REPO, number)
+    assert len(comments) == 2 and not any(c.in_reply_to for c in comments)  # not "fixed"
+    assert [state for state, _ in subject.fake.reviews(REPO, number)] == ["DISMISSED"]
+
+
+def test_the_bot_dismisses_its_own_review_once_nothing_is_left(subject: Subject) -> None:
+    if subject.kind == "gitlab":
+        return  # GitLab resolves the discussions instead (see the committed-suggestions test)
+    number = seeded_pull(subject, REQUEST_CHANGES)
+    review(subject.forge, job(subject, number))
+    first = subject.fake.diff_comments(REPO, number)[0]
+    subject.fake.commit_suggestion(REPO, number, first.id)
+    review(subject.forge, job(subject, number))  # one fixed, one open: still blocking
+    assert subject.fake.reviews(REPO, number)[0][0] == "CHANGES_REQUESTED"
+    second = [c for c in subject.fake.diff_comments(REPO, number) if not c.in_reply_to][1]
+    subject.fake.reply_to_comment(REPO, number, second.id, "pullpolicy: ignore")
+    review(subject.forge, job(subject, number))  # fixed + ignored: nothing left to change
+    states = [state for state, _ in subject.fake.reviews(REPO, number)]
+    assert states[0] == "DISMISSED"
+    # its own dismissal declines nothing: a fixed thread that comes back is reported again
+    subject.fake.push_to_pull(REPO, number, {"k8s/web.yaml": NEW_DEPLOYMENT}, "revert")
+    assert review(subject.forge, job(subject, number)).findings == 1
