@@ -283,3 +283,42 @@ def test_declined_suggestions_are_not_proposed_by_the_fix_pr_once_merged(
     assert "k8s/old.yaml" in fix.body
     declined = [line for line in fix.body.splitlines() if "declined: " in line]
     assert len(declined) == 2 and all("k8s/web.yaml" in line for line in declined)
+
+
+CHART_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: web:1
+        imagePullPolicy: {{ .Values.image.pullPolicy }}
+"""
+
+
+@KINDS
+def test_a_changed_chart_is_rendered_and_its_values_line_suggested(
+    kind: str, forge: FakeForge, bot: Bot
+) -> None:
+    chart = {
+        "app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        "app/values.yaml": "image:\n  pullPolicy: Always\n",
+        "app/templates/deploy.yaml": CHART_TEMPLATE,
+    }
+    name, installation = _repository(forge, chart)
+    changed = {"app/values.yaml": "image:\n  pullPolicy: IfNotPresent\n"}
+    number = forge.open_pull(name, "feature", changed)
+    pull = Pull(kind, name, number, forge, bot, installation, name)
+    pull.deliver("opened")
+    pull.wait_reviewed(pull.head)
+    (suggestion,) = pull.suggestions()
+    assert (suggestion.path, suggestion.line) == ("app/values.yaml", 2)
+    assert "\n  pullPolicy: Always\n```" in suggestion.body
+    pull.forge.commit_suggestion(name, number, suggestion.id)
+    fixed = pull.head
+    pull.deliver("synchronize")
+    pull.wait_reviewed(fixed)
+    assert pull.checks(fixed) == ["success"]

@@ -21,7 +21,6 @@ from workers.config.model import (
 )
 from workers.core.explain import finding_message, plural
 from workers.core.findings import FileReport, Finding
-from workers.core.manifest import check_manifest
 from workers.core.review import (
     FIXED_REPLY,
     DiffLines,
@@ -34,7 +33,7 @@ from workers.core.review import (
     reviewable,
     suggestions,
 )
-from workers.core.tree import MAX_FILE_BYTES, plan_scan
+from workers.core.tree import ReadError, scan
 from workers.core.yamldoc import Unparseable, decode
 from workers.forge.base import (
     Annotation,
@@ -50,7 +49,8 @@ from workers.forge.base import (
 )
 from workers.jobs import ScanJob
 from workers.runtime.logs import WORKER_LOGGER_NAME
-from workers.scan.run import CHECK_NAME, ScanOutcome, config_report
+from workers.scan.review_sources import HeadFiles, renders_sources, review_plan
+from workers.scan.run import CHECK_NAME, ScanOutcome, config_report, open_renderers
 
 log = logging.getLogger(WORKER_LOGGER_NAME)
 
@@ -125,7 +125,8 @@ def review(
     ignored = _ignored(ours, states)
     if ignored and not dry_run:
         record_declined(ignored)
-    reviewed = _scan(forge, repo, head, forge.changed_files(repo, number), config, ignored)
+    changed = forge.changed_files(repo, number)
+    reviewed = _scan(forge, repo, head, job, changed, config, ignored)
     findings = [f for r in reviewed.reports for f in r.findings]
     added = [f for f in findings if in_diff(f, reviewed.diffs.get(f.path, _NO_DIFF))]
     if dry_run:
@@ -181,27 +182,33 @@ def _scan(
     forge: ReviewForge,
     repo: RepoRef,
     head: str,
+    job: ScanJob,
     changed: Sequence[ChangedFile],
     config: Config,
     ignored: frozenset[str],
 ) -> _Reviewed:
-    """Only the changed files the scan would read, one read each, at the head."""
+    """The changed manifests, one read each, at the head; and the charts and kustomizations
+    the pull request changes, rendered as the scan renders them (see review_sources)."""
     present = {f.path: f for f in changed if f.status != "removed"}
-    plan = plan_scan(present, config)
-    contents = forge.read_files(repo, plan.manifests, head) if plan.manifests else {}
-    reports: list[FileReport] = []
+    listed: dict[str, int | None] | None = None
+    if renders_sources(list(present)):
+        entries = forge.list_files(repo, head)
+        listed = {entry.path: entry.size for entry in entries if not entry.is_symlink}
+    plan = review_plan(list(present), None if listed is None else list(listed), config)
+    files = HeadFiles(forge, repo, head, listed or {})
+    files.prefetch([*plan.manifests, *(path for chart in plan.charts for path in chart.files)])
+    with open_renderers(plan, job) as renderers:
+        reports = list(
+            scan(plan, files.read, config, fix=True, declined=ignored, renderers=renderers)
+        )
     texts: dict[str, tuple[str, str]] = {}
-    for path in plan.manifests:
-        data = contents.get(path)
-        if data is None or len(data) > MAX_FILE_BYTES:
+    for report in reports:
+        if report.fixed is None or report.path not in present:
+            continue  # a fix outside the diff: its findings go to the check run only
+        try:
+            texts[report.path] = (decode(files.read(report.path)), decode(report.fixed))
+        except (ReadError, Unparseable):
             continue
-        report = check_manifest(path, data, config, fix=True, declined=ignored)
-        reports.append(report)
-        if report.fixed is not None:
-            try:
-                texts[path] = (decode(data), decode(report.fixed))
-            except Unparseable:
-                continue
     diffs = {path: parse_patch(f.patch) for path, f in present.items()}
     return _Reviewed(reports, diffs, texts)
 

@@ -298,6 +298,9 @@ def _renderers(plan: ScanPlan, job: ScanJob) -> Iterator[Renderers | None]:
         yield Renderers(helm=engine, kustomize=kustomize.render if kustomizations else None)
 
 
+open_renderers = _renderers  # reviews render the charts and kustomizations a pull request changes
+
+
 def _read_config(
     forge: Forge, repo: RepoRef, sha: str, entries: dict[str, TreeEntry]
 ) -> Config | ConfigError:

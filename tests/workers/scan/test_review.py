@@ -241,3 +241,110 @@ def test_the_bot_dismisses_its_own_review_once_nothing_is_left(subject: Subject)
     # its own dismissal declines nothing: a fixed thread that comes back is reported again
     subject.fake.push_to_pull(REPO, number, {"k8s/web.yaml": NEW_DEPLOYMENT}, "revert")
     assert review(subject.forge, job(subject, number)).findings == 1
+
+
+CHART = "apiVersion: v2\nname: app\nversion: 0.1.0\n"
+TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: web:1
+          imagePullPolicy: {{ .Values.image.pullPolicy }}
+"""
+VALUES = "image:\n  repository: web\n  pullPolicy: {policy}\n"
+
+
+def chart_files(root: str, policy: str) -> dict[str, str]:
+    return {
+        f"{root}/Chart.yaml": CHART.replace("name: app", f"name: {root}"),
+        f"{root}/values.yaml": VALUES.format(policy=policy),
+        f"{root}/templates/deploy.yaml": TEMPLATE,
+    }
+
+
+def check_annotations(subject: Subject, number: int) -> list[tuple[str, int, str]]:
+    run = head_check(subject, number)
+    return [(a["path"], a["start_line"], a["annotation_level"]) for a in run["annotations"]]  # type: ignore[attr-defined]
+
+
+def test_a_chart_the_pull_request_changes_is_rendered_and_its_source_line_suggested(
+    subject: Subject,
+) -> None:
+    subject.seed({**chart_files("app", "Always"), **chart_files("other", "IfNotPresent")})
+    changed = {"app/values.yaml": VALUES.format(policy="IfNotPresent")}
+    number = subject.fake.open_pull(REPO, "feature", changed)
+    subject.fake.reset_requests()
+    assert review(subject.forge, job(subject, number)).findings == 1
+    (comment,) = subject.fake.diff_comments(REPO, number)
+    assert (comment.path, comment.line) == ("app/values.yaml", 3)
+    assert "\n  pullPolicy: Always\n```" in comment.body
+    if subject.kind == "github":  # only the chart it changes: `other` is not rendered
+        assert check_annotations(subject, number) == [("app/values.yaml", 3, "warning")]
+    # the tree is listed once, to find the chart's other files
+    assert len([p for _, p in subject.fake.requests if "/git/trees/" in p or "/tree" in p]) >= 1
+
+
+def test_a_rendered_finding_decided_off_the_diff_is_an_annotation_only(subject: Subject) -> None:
+    files = chart_files("app", "IfNotPresent")
+    files["app/templates/deploy.yaml"] = TEMPLATE.replace(
+        "          imagePullPolicy: {{ .Values.image.pullPolicy }}\n", ""
+    )
+    subject.seed(files)
+    number = subject.fake.open_pull(REPO, "feature", {"app/templates/deploy.yaml": TEMPLATE})
+    outcome = review(subject.forge, job(subject, number))
+    assert outcome.findings == 0  # values.yaml line 3 decides, and the PR does not change it
+    assert subject.fake.diff_comments(REPO, number) == []
+    if subject.kind == "github":
+        assert check_annotations(subject, number) == [("app/values.yaml", 3, "notice")]
+
+
+def test_a_plain_manifest_pull_request_lists_no_tree(subject: Subject) -> None:
+    number = seeded_pull(subject)
+    subject.fake.reset_requests()
+    review(subject.forge, job(subject, number))
+    assert not [p for _, p in subject.fake.requests if "/git/trees/" in p or "/tree" in p]
+
+
+BASE_KUSTOMIZATION = "resources:\n  - deploy.yaml\n"
+BASE_DEPLOY = NEW_DEPLOYMENT.replace("        - name: proxy\n", "").replace(
+    "          image: envoy:1.30\n          imagePullPolicy: IfNotPresent\n", ""
+)
+PATCH = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          imagePullPolicy: IfNotPresent
+"""
+
+
+def test_a_kustomization_the_pull_request_changes_is_rendered(subject: Subject) -> None:
+    always = BASE_DEPLOY.replace(
+        "image: registry.example.com/web:1.2\n",
+        "image: registry.example.com/web:1.2\n          imagePullPolicy: Always\n",
+    )
+    subject.seed(
+        {
+            "base/kustomization.yaml": BASE_KUSTOMIZATION,
+            "base/deploy.yaml": always,
+            "prod/kustomization.yaml": "resources:\n  - ../base\n",
+        }
+    )
+    overlay = "resources:\n  - ../base\npatches:\n  - path: patch.yaml\n"
+    files = {"prod/kustomization.yaml": overlay, "prod/patch.yaml": PATCH}
+    number = subject.fake.open_pull(REPO, "feature", files)
+    assert review(subject.forge, job(subject, number)).findings == 1
+    (comment,) = subject.fake.diff_comments(REPO, number)
+    assert (comment.path, comment.line) == ("prod/patch.yaml", 10)
+    assert "\n          imagePullPolicy: Always\n```" in comment.body
