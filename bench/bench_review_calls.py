@@ -87,9 +87,9 @@ def rows(kind: str, fake: FakeForge, pem: str) -> list[tuple[str, int, int]]:
         outcome = review(forge, job)
         measured.append((f"{what} ({outcome.findings} added)", forge.api_calls - before, writes))
 
-    # Writes: the check, then the one review (GitHub) or a discussion each (GitLab, after
-    # one read of the MR's diff refs).
-    suggestion_writes = 1 if kind == "github" else 3 + 1
+    # Writes: the check, then the one review (GitHub) or a discussion each (GitLab: placed
+    # with the diff refs of the merge request the review read, not read again).
+    suggestion_writes = 1 if kind == "github" else 3
     measure("opened: first review, fresh adapter", 1 + suggestion_writes + 1 + CANDIDATES)
     for comment in reversed(fake.diff_comments(name, number)):
         if comment.in_reply_to is None:

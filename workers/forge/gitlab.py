@@ -42,6 +42,9 @@ from workers.forge.gitlab_mrs import project_path
 DEFAULT_URL = "https://gitlab.com"
 
 
+MAX_KEPT_DIFF_REFS = 1000
+
+
 class GitLabForge:
     """gitlab.com or a self-managed instance (`url` without the `/api/v4` suffix).
 
@@ -74,6 +77,8 @@ class GitLabForge:
         )
         self._listings = ListingCache()
         self._default_branches: dict[str, str] = {}
+        # The diff refs of the merge requests a review just read, for its discussions' positions.
+        self._diff_refs: dict[tuple[str, int], dict[str, Any]] = {}
 
     @property
     def body_limit(self) -> int:
@@ -249,8 +254,14 @@ class GitLabForge:
     # -- reviews of people's merge requests --------------------------------------------
 
     def change_request(self, repo: RepoRef, number: int) -> ChangeRequest:
-        path = f"{project_path(repo.full_name)}/merge_requests/{number}"
-        return gitlab_mrs.merge_request(self._api.call("get", path))
+        project = project_path(repo.full_name)
+        data = self._api.call("get", f"{project}/merge_requests/{number}")
+        refs = data.get("diff_refs")
+        if isinstance(refs, dict):
+            if len(self._diff_refs) >= MAX_KEPT_DIFF_REFS:
+                self._diff_refs.clear()
+            self._diff_refs[(project, number)] = refs
+        return gitlab_mrs.merge_request(data)
 
     def changed_files(self, repo: RepoRef, number: int) -> list[ChangedFile]:
         return gitlab_reviews.changed_files(self._api, project_path(repo.full_name), number)
@@ -271,7 +282,8 @@ class GitLabForge:
         # GitLab has no review to hold a summary (the commit status carries it) nor a review
         # event: `request_changes` changes nothing.
         project = project_path(repo.full_name)
-        gitlab_reviews.post(self._api, project, number, head_sha, comments)
+        refs = self._diff_refs.pop((project, number), None)
+        gitlab_reviews.post(self._api, project, number, head_sha, comments, refs=refs)
 
     def review_states(self, repo: RepoRef, number: int) -> dict[str, str]:
         return {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from workers.forge.base import ChangedFile, ReviewComment, ReviewThread
@@ -59,16 +59,23 @@ def threads(api: GitLabApi, project: str, number: int) -> list[ReviewThread]:
 
 
 def post(
-    api: GitLabApi, project: str, number: int, head_sha: str, comments: Sequence[ReviewComment]
+    api: GitLabApi,
+    project: str,
+    number: int,
+    head_sha: str,
+    comments: Sequence[ReviewComment],
+    *,
+    refs: Mapping[str, Any] | None = None,
 ) -> None:
     """One discussion per comment, on the new-side line the suggestion starts at; the diff
-    refs come from the merge request (its `diff_refs` name the version the lines belong to)."""
+    refs come from the merge request (its `diff_refs` name the version the lines belong to):
+    `refs` as the review read them, if they are of `head_sha`, else read again."""
     if not comments:
         return
     for comment in comments:
         check_body(comment.body, BODY_LIMIT, "discussion")
-    request = api.call("get", f"{project}/merge_requests/{number}")
-    refs = request.get("diff_refs") or {}
+    if refs is None or refs.get("head_sha") != head_sha:
+        refs = api.call("get", f"{project}/merge_requests/{number}").get("diff_refs") or {}
     for comment in comments:
         position = {
             "position_type": "text",

@@ -66,6 +66,26 @@ def test_one_review_posts_every_comment_and_replies_resolve_threads(subject: Sub
     assert (placed.start_line, placed.line) == expected
 
 
+def test_discussions_take_the_diff_refs_of_the_merge_request_just_read(subject: Subject) -> None:
+    """GitLab places a discussion with the merge request's `diff_refs`: the review's own read
+    of it gives them, unless they name another head (then they are read again)."""
+    number = person_pull(subject)
+    head = subject.fake.pull_head(REPO, number)
+    comment = [ReviewComment("k8s/new.yaml", 1, 1, "one line")]
+    subject.forge.change_request(subject.ref(), number)
+    subject.fake.reset_requests()
+    subject.forge.post_review(subject.ref(), number, head, "1 finding", comment)
+    assert [verb for verb, _ in subject.fake.requests] == ["POST"]
+    subject.forge.change_request(subject.ref(), number)
+    newer = subject.fake.push_to_pull(REPO, number, {"k8s/new.yaml": "a: 2\n"}, "more")
+    subject.fake.reset_requests()
+    subject.forge.post_review(subject.ref(), number, newer, "1 finding", comment)
+    expected = ["POST"] if subject.kind == "github" else ["GET", "POST"]
+    assert [verb for verb, _ in subject.fake.requests] == expected
+    placed = subject.fake.diff_comments(REPO, number)[-1]
+    assert placed.commit_id == newer
+
+
 def test_a_comment_outside_the_diff_is_refused(subject: Subject) -> None:
     number = person_pull(subject)
     head = subject.fake.pull_head(REPO, number)
