@@ -14,6 +14,7 @@ from prometheus_client import generate_latest
 
 from tests.fakeforge import FakeForge
 from tests.forge_subjects import INSTALLATION_ID, POD, REPO
+from workers.core.explain import parse_marker
 from workers.forge.base import RateLimited, Transient
 from workers.jobs import SCAN_TASK, ScanJob
 from workers.runtime.activity import open_activity
@@ -323,3 +324,23 @@ def test_reviews_of_one_pull_request_never_overlap(
         worker.scan(job)
     with worker.state.lock(f"repo:{job.lock_key}", 60):  # a scan of the repository: no wait
         assert worker.scan(job).action == "reviewed"
+
+
+def test_a_fix_ignored_in_a_review_is_declined_by_the_worker_once_merged(
+    settings: Settings, fake_forge: FakeForge
+) -> None:
+    """The worker keeps a review's declines in its state and hands them to the next scan."""
+    job = _review_job(fake_forge)
+    number = job.pr_number or 0
+    worker = Worker(settings)
+    worker.scan(job)
+    (comment,) = fake_forge.diff_comments(REPO, number)
+    fake_forge.reply_to_comment(REPO, number, comment.id, "pullpolicy: ignore")
+    assert worker.scan(job).findings == 0
+    fake_forge.merge(REPO, number)
+    outcome = worker.scan(JOB)
+    assert (outcome.action, outcome.findings) == ("opened", 1)
+    (fix,) = [r for r in fake_forge.change_requests(REPO) if r.number != number]
+    marker = parse_marker(fix.body)
+    assert marker is not None and len(marker[1]) == 1  # pod.yaml's Pod, not k8s/pod.yaml's
+    assert "`k8s/pod.yaml` line" in fix.body and "declined: " in fix.body
