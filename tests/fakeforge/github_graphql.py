@@ -1,7 +1,9 @@
 """GitHub's GraphQL endpoint (`/api/graphql`, as on GitHub Enterprise), for one mutation,
-`updateRefs` (GitHub's compare-and-swap on refs), and one query shape, many files' contents by
-`object(expression:)` (github_graphql_blobs.py). No query parser: the mutation's document must
-name `updateRefs` and pass its input as the variables `repositoryId` and `refUpdates`.
+`updateRefs` (GitHub's compare-and-swap on refs), one query shape, many files' contents by
+`object(expression:)` (github_graphql_blobs.py), and the repository overview and the
+branch + commit + pull request document (github_graphql_writes.py). No query parser: the
+mutation's document must name `updateRefs` and pass its input as the variables `repositoryId`
+and `refUpdates`.
 
 https://docs.github.com/en/graphql/reference/mutations#updaterefs — every update names the
 value the ref must hold (`beforeOid`, zeros: must not exist) and the one it gets (`afterOid`,
@@ -14,6 +16,12 @@ from typing import Any
 
 from tests.fakeforge.github_common import json_object
 from tests.fakeforge.github_graphql_blobs import blob_query, is_blob_query
+from tests.fakeforge.github_graphql_writes import (
+    is_open_pull_request,
+    is_overview,
+    open_pull_request,
+    overview,
+)
 from tests.fakeforge.github_views import node_id
 from tests.fakeforge.state import ForgeState, Repository
 from tests.fakeforge.store import ZERO_SHA, RefUpdateRejected
@@ -32,27 +40,54 @@ class GitHubGraphQlRoutes:
     def graphql(self, call: ApiCall, params: Params) -> Response:
         body = json_object(call)
         query, variables = body.get("query"), body.get("variables") or {}
+        if isinstance(query, str) and is_overview(query):
+            return overview(self.state, call, variables)
         if isinstance(query, str) and is_blob_query(query):
             return blob_query(self.state, call, query, variables)
+        if isinstance(query, str) and is_open_pull_request(query):
+            return self._open_pull_request(call, query, variables)
         if not isinstance(query, str) or "updateRefs" not in query:
-            return _errors("the fake forge serves only updateRefs and object(expression:) reads")
+            return _errors(
+                "the fake forge serves only updateRefs, createCommitOnBranch with "
+                "createPullRequest, the repository overview and object(expression:) reads"
+            )
         if "update-refs-preview" not in call.request.headers.get("accept", ""):
             # As GitHub answers a query using a preview's field without its media type.
             return _errors("Field 'updateRefs' doesn't exist on type 'Mutation'")
         repo = self._repository(call, variables.get("repositoryId"))
         if repo is None:
             return _errors("Could not resolve to a node with the global id", kind="NOT_FOUND")
-        updates = variables.get("refUpdates")
+        refused = self._update_refs(repo, variables.get("refUpdates"))
+        if refused is not None:
+            return _errors(refused)
+        return json_response(200, {"data": {"updateRefs": {"clientMutationId": None}}})
+
+    def _open_pull_request(self, call: ApiCall, query: str, variables: Any) -> Response:
+        if not isinstance(variables, dict):
+            return _errors("the document needs its variables")
+        if "updateRefs" in query and "update-refs-preview" not in call.request.headers.get(
+            "accept", ""
+        ):
+            return _errors("Field 'updateRefs' doesn't exist on type 'Mutation'")
+        repo = self._repository(call, variables.get("repositoryId"))
+        if repo is None:
+            return _errors("Could not resolve to a node with the global id", kind="NOT_FOUND")
+        refs = variables.get("refUpdates")
+        update_refs = (lambda: self._update_refs(repo, refs)) if "updateRefs" in query else None
+        return open_pull_request(self.state, call, repo, query, variables, update_refs)
+
+    def _update_refs(self, repo: Repository, updates: Any) -> str | None:
+        """Apply every update or none; the reason when refused."""
         if not isinstance(updates, list) or not updates:
-            return _errors("refUpdates must be a non-empty list")
+            return "refUpdates must be a non-empty list"
         applied: list[tuple[str, str | None]] = []  # (ref, its value before) to roll back
         for update in updates:
             refused = self._apply(repo, update, applied)
             if refused is not None:
                 for name, before in reversed(applied):  # atomically: all or none
                     _restore(repo, name, before)
-                return _errors(refused)
-        return json_response(200, {"data": {"updateRefs": {"clientMutationId": None}}})
+                return refused
+        return None
 
     def _repository(self, call: ApiCall, global_id: object) -> Repository | None:
         for repository in self.state.repos.values():

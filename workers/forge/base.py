@@ -170,6 +170,10 @@ class Conflict(ForgeError):
     """The ref moved underneath us, the branch exists, a duplicate change request, ..."""
 
 
+class BranchExists(Conflict):
+    """The branch to create exists already: nothing was written."""
+
+
 class PermissionDenied(ForgeError):
     pass
 
@@ -257,6 +261,20 @@ class Forge(Protocol):
     ) -> list[ChangeRequest]: ...
 
     def create_change_request(self, repo: RepoRef, draft: ChangeRequestDraft) -> ChangeRequest: ...
+
+    def open_change_request(
+        self,
+        repo: RepoRef,
+        draft: ChangeRequestDraft,
+        base_sha: str,
+        changes: Sequence[FileChange],
+        message: str,
+    ) -> ChangeRequest:
+        """Create `draft.source_branch` with one commit (base_sha + changes) and open the change
+        request from it, in as few requests as the forge allows (GitHub: one GraphQL document;
+        GitLab: `commit_files` then `create_change_request`). BranchExists, with nothing
+        written, when the branch exists (GitHub: and holds anything but `base_sha`)."""
+        ...
 
     def update_change_request(
         self,

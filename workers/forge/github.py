@@ -7,8 +7,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from workers.forge import github_blobs, github_git, github_pulls, github_reviews
+from workers.forge import (
+    github_blobs,
+    github_git,
+    github_graphql,
+    github_pulls,
+    github_reviews,
+)
 from workers.forge.base import (
+    BranchExists,
     BranchInfo,
     ChangedFile,
     ChangeRequest,
@@ -16,6 +23,7 @@ from workers.forge.base import (
     ChangeRequestState,
     CheckReport,
     CommitInfo,
+    Conflict,
     FileChange,
     ForgeError,
     NotFound,
@@ -142,18 +150,24 @@ class GitHubForge:
     # -- branches and files --------------------------------------------------------------
 
     def default_branch(self, repo: RepoRef) -> tuple[str, str]:
-        """One conditional request once the repository is known: the branch answer names the
+        """The first time a repository is seen, one GraphQL query names its node id, default
+        branch, head and tree. Afterwards one conditional request: the branch answer names the
         head's tree too, so a head whose tree was listed before is not listed again."""
-        name = self._default_branch_name(repo)
-        path = f"{self._repo(repo)}/branches/{quote(name)}"
-        try:
-            data = self._api(repo).conditional_get(path)
-        except NotFound:
-            data = None
-        if not data:
+        if repo.full_name not in self._repositories:
+            seen = self._overview(repo)
+            name, head, tree = seen.default_branch, seen.head, seen.tree
+        else:
+            name = self._default_branch_name(repo)
+            path = f"{self._repo(repo)}/branches/{quote(name)}"
+            try:
+                data = self._api(repo).conditional_get(path)
+            except NotFound:
+                data = None
+            head = str(data["commit"]["sha"]) if data else None
+            tree = str(data["commit"]["commit"]["tree"]["sha"]) if data else None
+        if head is None or tree is None:
             raise NotFound(f"github {repo.full_name}: default branch {name} has no commits")
-        head = str(data["commit"]["sha"])
-        self._listings.alias(repo, head, _tree_key(str(data["commit"]["commit"]["tree"]["sha"])))
+        self._listings.alias(repo, head, _tree_key(tree))
         return name, head
 
     def _default_branch_name(self, repo: RepoRef) -> str:
@@ -165,9 +179,13 @@ class GitHubForge:
 
     def _repository(self, repo: RepoRef) -> tuple[str, str]:
         if repo.full_name not in self._repositories:
-            data = self._api(repo).call("GET", self._repo(repo))
-            self._repositories[repo.full_name] = (str(data["default_branch"]), str(data["node_id"]))
+            self._overview(repo)
         return self._repositories[repo.full_name]
+
+    def _overview(self, repo: RepoRef) -> github_graphql.Overview:
+        seen = github_graphql.overview(self._api(repo), repo.full_name)
+        self._repositories[repo.full_name] = (seen.default_branch, seen.node_id)
+        return seen
 
     def list_files(self, repo: RepoRef, sha: str) -> list[TreeEntry]:
         return list(self._listing(repo, sha).entries.values())
@@ -256,6 +274,33 @@ class GitHubForge:
 
     def create_change_request(self, repo: RepoRef, draft: ChangeRequestDraft) -> ChangeRequest:
         return github_pulls.create(self._api(repo), self._repo(repo), draft)
+
+    def open_change_request(
+        self,
+        repo: RepoRef,
+        draft: ChangeRequestDraft,
+        base_sha: str,
+        changes: Sequence[FileChange],
+        message: str,
+    ) -> ChangeRequest:
+        """Branch and commit in one GraphQL document when `createCommitOnBranch` can write the
+        changes exactly, else by the Git Data API; then the pull request."""
+        refuse_default_branch(draft.source_branch, self._default_branch_name(repo))
+        check_changes(changes)
+        base = self._listing(repo, base_sha)
+        if not github_graphql.writable_in_one(base, changes):
+            try:
+                self.commit_files(
+                    repo, draft.source_branch, base_sha, changes, message, expected_head=None
+                )
+            except Conflict as exists:
+                raise BranchExists(str(exists)) from exists
+            return self.create_change_request(repo, draft)
+        node = self._repository_id(repo)
+        github_graphql.create_branch_with_commit(
+            self._api(repo), repo.full_name, node, draft.source_branch, base_sha, changes, message
+        )
+        return self.create_change_request(repo, draft)
 
     def update_change_request(
         self,

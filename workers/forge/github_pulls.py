@@ -59,7 +59,13 @@ def create(api: GitHubApi, repo: str, draft: ChangeRequestDraft) -> ChangeReques
         "base": draft.target_branch,
         "draft": draft.draft,
     }
-    created = pull(api.call("POST", f"{repo}/pulls", body=body))
+    return with_extras(api, repo, pull(api.call("POST", f"{repo}/pulls", body=body)), draft)
+
+
+def with_extras(
+    api: GitHubApi, repo: str, created: ChangeRequest, draft: ChangeRequestDraft
+) -> ChangeRequest:
+    """The draft's reviewers, assignees and labels on the pull request just opened."""
     number = created.number
     if draft.reviewers:
         reviewers = {"reviewers": list(draft.reviewers)}

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from workers.forge import gitlab_mrs, gitlab_reviews
 from workers.forge.base import (
+    BranchExists,
     BranchInfo,
     ChangedFile,
     ChangeRequest,
@@ -227,6 +228,24 @@ class GitLabForge:
 
     def create_change_request(self, repo: RepoRef, draft: ChangeRequestDraft) -> ChangeRequest:
         return gitlab_mrs.create(self._api, project_path(repo.full_name), draft)
+
+    def open_change_request(
+        self,
+        repo: RepoRef,
+        draft: ChangeRequestDraft,
+        base_sha: str,
+        changes: Sequence[FileChange],
+        message: str,
+    ) -> ChangeRequest:
+        """GitLab writes a commit and opens a merge request in two requests at best: one
+        commit that creates the branch (Conflict if it exists), then the merge request."""
+        try:
+            self.commit_files(
+                repo, draft.source_branch, base_sha, changes, message, expected_head=None
+            )
+        except Conflict as exists:
+            raise BranchExists(str(exists)) from exists
+        return self.create_change_request(repo, draft)
 
     def update_change_request(
         self,

@@ -20,6 +20,7 @@ from workers.core.explain_markdown import pr_body
 from workers.core.findings import Exempted, Finding
 from workers.core.renders import Verification
 from workers.forge.base import (
+    BranchExists,
     ChangeRequest,
     ChangeRequestDraft,
     ChangeRequestState,
@@ -143,9 +144,25 @@ def ensure_fix_pr(
         same_body=current is not None and bool(body) and _same(current, body),
         hands_off_noted=hands_off_noted,
     )
+    if needs_branch(facts) and not requests:
+        # No change request ever came from the branch: it is almost always absent, and
+        # creating it is a compare-and-swap ("must not exist"), so it is not read first. When
+        # it does exist nothing is written and the decision is made again on what it holds.
+        assumed = replace(facts, branch=BranchFacts(head=None))
+        try:
+            return _act(forge, repo, proposal, config, decide(assumed), current, body)
+        except _BranchFound:
+            pass
     if needs_branch(facts):
         facts = replace(facts, branch=branch_facts(forge, repo, branch, proposal.base_sha))
-    return _act(forge, repo, proposal, config, decide(facts), current, body)
+    try:
+        return _act(forge, repo, proposal, config, decide(facts), current, body)
+    except _BranchFound as found:
+        raise Transient(f"branch {branch} appeared while being created; scanning again") from found
+
+
+class _BranchFound(Exception):
+    """The branch the plan creates exists after all."""
 
 
 def branch_facts(forge: Forge, repo: RepoRef, branch: str, base_sha: str) -> BranchFacts:
@@ -189,6 +206,18 @@ def _act(
 
     title = pr_title(proposal.findings, config)
     message = f"{commit_message(proposal.findings, config)}\n\n{BOT_TRAILER}\n"
+    draft = ChangeRequestDraft(
+        title=title,
+        body=body,
+        source_branch=branch,
+        target_branch=proposal.target_branch,
+        labels=config.pull_request.labels,
+        reviewers=config.pull_request.reviewers,
+        assignees=config.pull_request.assignees,
+        draft=config.pull_request.draft,
+    )
+    if current is None and plan.expected_head is None:
+        return _open(forge, repo, proposal, draft, message)
     with _decide_again_if_moved(branch):
         forge.commit_files(
             repo,
@@ -204,32 +233,45 @@ def _act(
             repo, current.number, title=title, body=body, labels=labels
         )
         return PrResult(Step.UPDATE, updated.number, updated.url)
-    draft = ChangeRequestDraft(
-        title=title,
-        body=body,
-        source_branch=branch,
-        target_branch=proposal.target_branch,
-        labels=config.pull_request.labels,
-        reviewers=config.pull_request.reviewers,
-        assignees=config.pull_request.assignees,
-        draft=config.pull_request.draft,
-    )
     try:
         created = forge.create_change_request(repo, draft)
-    except Conflict:
-        # Another worker opened ours between our lookup and now: adopt it. A person's request
-        # from the same branch (no marker) is theirs: never retitled or rewritten.
-        existing = forge.find_change_requests(repo, branch, [ChangeRequestState.OPEN])
-        ours = [r for r in existing if parse_marker(r.body) is not None]
-        if ours:
-            created = forge.update_change_request(repo, ours[0].number, title=title, body=body)
-            return PrResult(Step.OPEN, created.number, created.url)
-        if not existing:
-            raise
-        theirs = existing[0]
-        problem = PERSONS_REQUEST.format(branch=branch, number=theirs.number)
-        return PrResult(Step.BLOCKED, theirs.number, theirs.url, problem)
+    except Conflict as refused:
+        return _adopt(forge, repo, draft, refused)
     return PrResult(Step.OPEN, created.number, created.url)
+
+
+def _open(
+    forge: Forge, repo: RepoRef, proposal: Proposal, draft: ChangeRequestDraft, message: str
+) -> PrResult:
+    """Create the branch with the fix and open the request from it (one request on GitHub)."""
+    try:
+        created = forge.open_change_request(
+            repo, draft, proposal.base_sha, proposal.changes, message
+        )
+    except BranchExists as exists:
+        raise _BranchFound(str(exists)) from exists
+    except Conflict as refused:
+        return _adopt(forge, repo, draft, refused)
+    return PrResult(Step.OPEN, created.number, created.url)
+
+
+def _adopt(forge: Forge, repo: RepoRef, draft: ChangeRequestDraft, refused: Conflict) -> PrResult:
+    """Opening the request was refused as a duplicate. Another worker opened ours between our
+    lookup and now: adopt it. A person's request from the same branch (no marker) is theirs:
+    never retitled or rewritten."""
+    branch = draft.source_branch
+    existing = forge.find_change_requests(repo, branch, [ChangeRequestState.OPEN])
+    ours = [r for r in existing if parse_marker(r.body) is not None]
+    if ours:
+        adopted = forge.update_change_request(
+            repo, ours[0].number, title=draft.title, body=draft.body
+        )
+        return PrResult(Step.OPEN, adopted.number, adopted.url)
+    if not existing:
+        raise refused
+    theirs = existing[0]
+    problem = PERSONS_REQUEST.format(branch=branch, number=theirs.number)
+    return PrResult(Step.BLOCKED, theirs.number, theirs.url, problem)
 
 
 @contextmanager

@@ -114,9 +114,12 @@ def test_reading_the_candidates_is_one_graphql_query_on_github(big: Subject) -> 
 
 
 def test_an_unchanged_head_and_pr_list_are_free_on_github(big: Subject) -> None:
-    """The fixture read the default branch once; asking again (a no-op rescan) is answered
-    304 on GitHub, which GitHub does not count; the PR lookup likewise the second time."""
+    """Once the default branch was read (on GitHub the fixture's first read was the GraphQL
+    overview, so by REST once more), asking again (a no-op rescan) is answered 304 on GitHub,
+    which GitHub does not count; the PR lookup likewise the second time."""
     repo = big.ref()
+    big.forge.default_branch(repo)
+    big.reset_counts()
     big.forge.default_branch(repo)
     big.forge.find_change_requests(repo, "pullpolicy/fix", [ChangeRequestState.OPEN])
     big.forge.find_change_requests(repo, "pullpolicy/fix", [ChangeRequestState.OPEN])

@@ -1,0 +1,142 @@
+"""GitHub GraphQL documents that replace several REST requests with one.
+
+- `overview`: a repository's node id, default branch, head commit and its tree in one query,
+  for the first contact with a repository (REST needs the repository, then the branch).
+- `create_branch_with_commit`: create the bot's branch and write its commit on it in one
+  document. Top-level mutation fields run one after another
+  (https://spec.graphql.org/October2021/#sec-Mutation): `updateRefs` creates the branch at the
+  base (a compare-and-swap: it must not exist), then `createCommitOnBranch` writes the commit
+  (https://docs.github.com/en/graphql/reference/mutations#createcommitonbranch — GitHub signs
+  it: a verified commit authored by the App; it must find the branch at `expectedHeadOid`,
+  the base). Three REST requests (tree, commit, ref) become one.
+
+`createCommitOnBranch` writes every file it adds with mode 100644, so a change to a file of any
+other mode (executable, symbolic link) is not written this way (see `writable_in_one`).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from workers.forge.base import (
+    BranchExists,
+    FileChange,
+    ForgeError,
+)
+from workers.forge.common import Listing
+from workers.forge.github_api import GitHubApi
+from workers.forge.github_git import (
+    INLINE_TREE_BYTES,
+    REGULAR_FILE,
+    UPDATE_REFS_PREVIEW,
+    ZERO_SHA,
+)
+
+OVERVIEW = """
+query($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) {
+    id
+    defaultBranchRef { name target { oid ... on Commit { tree { oid } } } }
+  }
+}
+"""
+
+CREATE_BRANCH_WITH_COMMIT = """
+mutation($repositoryId: ID!, $refUpdates: [RefUpdate!]!, $commit: CreateCommitOnBranchInput!) {
+  updateRefs(input: {repositoryId: $repositoryId, refUpdates: $refUpdates}) { clientMutationId }
+  createCommitOnBranch(input: $commit) { commit { oid } }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Overview:
+    node_id: str
+    default_branch: str
+    head: str | None  # None: the default branch has no commits
+    tree: str | None
+
+
+def overview(api: GitHubApi, full_name: str) -> Overview:
+    owner, _, name = full_name.partition("/")
+    data = api.query(OVERVIEW, {"owner": owner, "name": name})
+    repository = data.get("repository")
+    if not isinstance(repository, dict):
+        raise ForgeError(f"github {full_name}: the repository overview came back empty")
+    ref = repository.get("defaultBranchRef") or {}
+    target = ref.get("target") or {}
+    tree = (target.get("tree") or {}).get("oid")
+    return Overview(
+        node_id=str(repository["id"]),
+        default_branch=str(ref.get("name") or ""),
+        head=target.get("oid"),
+        tree=None if tree is None else str(tree),
+    )
+
+
+def writable_in_one(base: Listing, changes: Sequence[FileChange]) -> bool:
+    """Whether `createCommitOnBranch` writes `changes` exactly: files only added or edited as
+    regular files (it gives every file it adds mode 100644) and at most INLINE_TREE_BYTES."""
+    size = 0
+    for change in changes:
+        existing = base.entries.get(change.path)
+        if existing is not None and existing.mode != REGULAR_FILE:
+            return False
+        size += len(change.content or b"")
+    return size <= INLINE_TREE_BYTES
+
+
+def create_branch_with_commit(
+    api: GitHubApi,
+    full_name: str,
+    repository_id: str,
+    branch: str,
+    base_sha: str,
+    changes: Sequence[FileChange],
+    message: str,
+) -> str:
+    """One request: the branch at `base_sha`, then a verified commit on it; the commit's sha.
+    BranchExists, nothing written, when the branch exists and holds anything but `base_sha`
+    (the commit's `expectedHeadOid` check fails too). A branch that exists at exactly
+    `base_sha` carries no commit of anyone's: the commit lands on it as a fast-forward, which
+    GitHub's own branch rules still govern. The pull request is opened by the caller, only
+    once the commit is there: a third field in this document would run even when the first
+    two failed, and open a pull request from someone else's branch."""
+    headline, _, rest = message.partition("\n")
+    commit = {
+        "branch": {"repositoryNameWithOwner": full_name, "branchName": branch},
+        "expectedHeadOid": base_sha,
+        "message": {"headline": headline, "body": rest.strip("\n")},
+        "fileChanges": {
+            "additions": [
+                {"path": c.path, "contents": base64.b64encode(c.content).decode("ascii")}
+                for c in changes
+                if c.content is not None
+            ],
+            "deletions": [{"path": c.path} for c in changes if c.content is None],
+        },
+    }
+    create = {
+        "name": f"refs/heads/{branch}",
+        "beforeOid": ZERO_SHA,
+        "afterOid": base_sha,
+        "force": False,
+    }
+    variables = {"repositoryId": repository_id, "refUpdates": [create], "commit": commit}
+    answer = api.graphql(CREATE_BRANCH_WITH_COMMIT, variables, accept=UPDATE_REFS_PREVIEW)
+    data = answer.get("data") or {}
+    written = (data.get("createCommitOnBranch") or {}).get("commit") or {}
+    if written.get("oid"):
+        return str(written["oid"])
+    reasons = "; ".join(
+        str(error.get("message", ""))
+        for error in answer.get("errors") or []
+        if isinstance(error, dict)
+    )
+    if data.get("updateRefs") is None:
+        raise BranchExists(f"github {full_name}: branch {branch} exists: {reasons}")
+    # The branch was created at the base but the commit refused: a later scan finds the
+    # branch at the base and writes its commit there.
+    raise ForgeError(f"github {full_name}: the commit was refused: {reasons}")
