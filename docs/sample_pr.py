@@ -72,7 +72,7 @@ class _FirstScanForge:
     def rate_limits(self) -> dict[str, RateBudget]:
         return {}
 
-    def default_branch(self, repo: RepoRef) -> tuple[str, str]:
+    def default_branch(self, repo: RepoRef, *, requests_from: str | None = None) -> tuple[str, str]:
         return SAMPLE_BRANCH, self.head
 
     def list_files(self, repo: RepoRef, sha: str) -> list[TreeEntry]:
@@ -126,6 +126,17 @@ class _FirstScanForge:
             target_branch=draft.target_branch,
             head_sha="1" * 40,
         )
+
+    def open_change_request(
+        self,
+        repo: RepoRef,
+        draft: ChangeRequestDraft,
+        base_sha: str,
+        changes: Sequence[FileChange],
+        message: str,
+    ) -> ChangeRequest:
+        self.commit_files(repo, draft.source_branch, base_sha, changes, message, expected_head=None)
+        return self.create_change_request(repo, draft)
 
     def update_change_request(
         self,

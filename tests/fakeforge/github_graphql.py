@@ -41,7 +41,7 @@ class GitHubGraphQlRoutes:
         body = json_object(call)
         query, variables = body.get("query"), body.get("variables") or {}
         if isinstance(query, str) and is_overview(query):
-            return overview(self.state, call, variables)
+            return overview(self.state, call, query, variables)
         if isinstance(query, str) and is_blob_query(query):
             return blob_query(self.state, call, query, variables)
         if isinstance(query, str) and is_open_pull_request(query):

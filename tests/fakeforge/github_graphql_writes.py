@@ -4,7 +4,8 @@ commit on it and may open a pull request (`updateRefs`, `createCommitOnBranch`,
 top-level mutation fields).
 
 No query parser, like the rest of the fake's GraphQL: the overview must read
-`repository(owner: $owner, name: $name)` and name `defaultBranchRef`; the write document takes
+`repository(owner: $owner, name: $name)` and name `defaultBranchRef`, and answers
+`pullRequests(headRefName: $branch)` when it names that too; the write document takes
 its inputs as the variables `refUpdates` (with `repositoryId`), `commit` and `pull`.
 
 As on GitHub (https://docs.github.com/en/graphql/reference/mutations#createcommitonbranch):
@@ -38,7 +39,7 @@ def is_open_pull_request(query: str) -> bool:
     return "createCommitOnBranch" in query
 
 
-def overview(state: ForgeState, call: ApiCall, variables: Any) -> Response:
+def overview(state: ForgeState, call: ApiCall, query: str, variables: Any) -> Response:
     variables = variables if isinstance(variables, dict) else {}
     full_name = f"{variables.get('owner')}/{variables.get('name')}"
     repo = state.repo(full_name)
@@ -52,8 +53,36 @@ def overview(state: ForgeState, call: ApiCall, variables: Any) -> Response:
         tree = repo.bare.resolve_tree(head)
         target = {"oid": head, "tree": {"oid": tree}}
         ref = {"name": repo.default_branch, "target": target}
-    answer = {"id": node_id("Repository", repo.github_id), "defaultBranchRef": ref}
+    answer: dict[str, Any] = {"id": node_id("Repository", repo.github_id), "defaultBranchRef": ref}
+    if "pullRequests(" in query:
+        branch = variables.get("branch")
+        if not isinstance(branch, str):
+            return json_response(200, {"data": None, "errors": [{"message": "$branch needed"}]})
+        answer["pullRequests"] = {"nodes": _pulls(call, repo, branch)}
     return json_response(200, {"data": {"repository": answer}})
+
+
+def _pulls(call: ApiCall, repo: Repository, branch: str) -> list[dict[str, Any]]:
+    """`pullRequests(headRefName:, first: 100, orderBy: CREATED_AT DESC)`: every state, forks'
+    same-named branches included (`isCrossRepository` tells them apart)."""
+    changes = [c for c in repo.records.change_requests.values() if c.source_branch == branch]
+    changes.sort(key=lambda change: change.number, reverse=True)
+    return [
+        {
+            "number": change.number,
+            "url": f"{view(call).repo_html(repo)}/pull/{change.number}",
+            "state": "MERGED" if change.merged else change.state.upper(),
+            "title": change.title,
+            "body": change.body,
+            "headRefName": change.source_branch,
+            "baseRefName": change.target_branch,
+            "headRefOid": repo.live_head(change),
+            "isDraft": change.draft,
+            "isCrossRepository": change.head_repo is not None,
+            "labels": {"nodes": [{"name": label} for label in change.labels]},
+        }
+        for change in changes[:100]
+    ]
 
 
 def open_pull_request(

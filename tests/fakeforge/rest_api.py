@@ -16,6 +16,7 @@ from tests.fakeforge.github_graphql import GitHubGraphQlRoutes
 from tests.fakeforge.github_pulls import GitHubPullRoutes
 from tests.fakeforge.github_reviews import GitHubReviewRoutes
 from tests.fakeforge.gitlab_discussions import GitLabDiscussionRoutes
+from tests.fakeforge.gitlab_graphql import GitLabGraphQlRoutes
 from tests.fakeforge.gitlab_merge_requests import GitLabMergeRequestRoutes
 from tests.fakeforge.gitlab_repository import GitLabRepositoryRoutes
 from tests.fakeforge.state import ForgeState
@@ -176,6 +177,15 @@ class GitLabApi:
 
     def common_headers(self) -> list[tuple[str, str]]:
         return []
+
+
+class GitLabGraphQlApi(GitLabApi):
+    """`/gitlab/api/graphql`: GitLab's GraphQL endpoint, beside /api/v4."""
+
+    prefix: tuple[str, ...] = ("gitlab", "api")
+
+    def __init__(self, state: ForgeState) -> None:
+        self.routes = GitLabGraphQlRoutes(state).routes()
 
 
 def authenticate(state: ForgeState, api: RestApi, request: Request) -> Principal | None:

@@ -3,6 +3,7 @@
 /api/v3/...        GitHub REST (PyGithub base_url, like GitHub Enterprise)
 /api/graphql       GitHub GraphQL: the updateRefs mutation, blob reads by object(expression:)
 /gitlab/api/v4/... GitLab REST (python-gitlab url = /gitlab)
+/gitlab/api/graphql GitLab GraphQL: blob reads by project { repository { blobs } }
 /git/{repo}.git/.. git smart HTTP
 anything else      GitHub's web pages of the App manifest flow (github_web.py), else 404
 """
@@ -27,6 +28,7 @@ from tests.fakeforge.rest_api import (
     GitHubApi,
     GitHubGraphQlApi,
     GitLabApi,
+    GitLabGraphQlApi,
     RestApi,
     authenticate,
 )
@@ -47,7 +49,12 @@ class ForgeApplication:
 
     def __init__(self, state: ForgeState) -> None:
         self.state = state
-        self.apis: list[RestApi] = [GitHubApi(state), GitLabApi(state), GitHubGraphQlApi(state)]
+        self.apis: list[RestApi] = [
+            GitHubApi(state),
+            GitLabApi(state),
+            GitLabGraphQlApi(state),  # after /gitlab/api/v4: the first matching prefix wins
+            GitHubGraphQlApi(state),
+        ]
         self.web = GitHubWeb(state)
 
     def handle(self, request: Request, query: str) -> Response:

@@ -209,8 +209,10 @@ class Forge(Protocol):
         an answer said."""
         ...
 
-    def default_branch(self, repo: RepoRef) -> tuple[str, str]:
-        """(branch name, head sha) of the default branch."""
+    def default_branch(self, repo: RepoRef, *, requests_from: str | None = None) -> tuple[str, str]:
+        """(branch name, head sha) of the default branch. `requests_from` names the branch
+        whose change requests `find_change_requests` is asked for next: a forge may read them
+        in the same request (GitHub's first contact with a repository does)."""
         ...
 
     def list_files(self, repo: RepoRef, sha: str) -> list[TreeEntry]:

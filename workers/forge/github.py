@@ -103,6 +103,8 @@ class GitHubForge:
         self._apis: dict[int | None, GitHubApi] = {}
         self._listings = ListingCache(size=16)  # each kept by commit and by tree sha
         self._repositories: dict[str, tuple[str, str]] = {}  # default branch, node id
+        # pull requests the overview read, by repository: (source branch, newest first)
+        self._prefetched: dict[str, tuple[str, tuple[ChangeRequest, ...]]] = {}
 
     @property
     def body_limit(self) -> int:
@@ -149,12 +151,17 @@ class GitHubForge:
 
     # -- branches and files --------------------------------------------------------------
 
-    def default_branch(self, repo: RepoRef) -> tuple[str, str]:
+    def default_branch(self, repo: RepoRef, *, requests_from: str | None = None) -> tuple[str, str]:
         """The first time a repository is seen, one GraphQL query names its node id, default
-        branch, head and tree. Afterwards one conditional request: the branch answer names the
-        head's tree too, so a head whose tree was listed before is not listed again."""
+        branch, head and tree, and the pull requests from `requests_from`: the next
+        `find_change_requests` for that branch, in this scan, takes them from there. Afterwards
+        one conditional request: the branch answer names the head's tree too, so a head whose
+        tree was listed before is not listed again."""
+        self._prefetched.pop(repo.full_name, None)  # never outlives the scan that read it
         if repo.full_name not in self._repositories:
-            seen = self._overview(repo)
+            seen = self._overview(repo, requests_from)
+            if requests_from is not None:
+                self._prefetched[repo.full_name] = (requests_from, seen.pulls)
             name, head, tree = seen.default_branch, seen.head, seen.tree
         else:
             name = self._default_branch_name(repo)
@@ -182,8 +189,8 @@ class GitHubForge:
             self._overview(repo)
         return self._repositories[repo.full_name]
 
-    def _overview(self, repo: RepoRef) -> github_graphql.Overview:
-        seen = github_graphql.overview(self._api(repo), repo.full_name)
+    def _overview(self, repo: RepoRef, pulls_from: str | None = None) -> github_graphql.Overview:
+        seen = github_graphql.overview(self._api(repo), repo.full_name, pulls_from)
         self._repositories[repo.full_name] = (seen.default_branch, seen.node_id)
         return seen
 
@@ -267,6 +274,9 @@ class GitHubForge:
     def find_change_requests(
         self, repo: RepoRef, source_branch: str, states: Sequence[ChangeRequestState]
     ) -> list[ChangeRequest]:
+        prefetched = self._prefetched.pop(repo.full_name, None)
+        if prefetched is not None and prefetched[0] == source_branch:
+            return [pull for pull in prefetched[1] if pull.state in set(states)]
         owner = repo.full_name.split("/")[0]
         return github_pulls.find(
             self._api(repo), self._repo(repo), owner, source_branch, states, self._per_page

@@ -19,9 +19,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from workers.forge.base import (
     BranchExists,
+    ChangeRequest,
+    ChangeRequestState,
     FileChange,
     ForgeError,
 )
@@ -42,6 +45,23 @@ query($owner: String!, $name: String!) {
   }
 }
 """
+# The same, with the pull requests from one branch (the REST list's `head=owner:branch`,
+# `state=all`; pull requests from forks' same-named branches are left out after).
+OVERVIEW_WITH_PULLS = """
+query($owner: String!, $name: String!, $branch: String!) {
+  repository(owner: $owner, name: $name) {
+    id
+    defaultBranchRef { name target { oid ... on Commit { tree { oid } } } }
+    pullRequests(headRefName: $branch, first: 100, orderBy: {field: CREATED_AT, direction: DESC}) {
+      nodes {
+        number url state title body headRefName baseRefName headRefOid isDraft isCrossRepository
+        labels(first: 100) { nodes { name } }
+      }
+    }
+  }
+}
+"""
+
 
 CREATE_BRANCH_WITH_COMMIT = """
 mutation($repositoryId: ID!, $refUpdates: [RefUpdate!]!, $commit: CreateCommitOnBranchInput!) {
@@ -57,11 +77,16 @@ class Overview:
     default_branch: str
     head: str | None  # None: the default branch has no commits
     tree: str | None
+    pulls: tuple[ChangeRequest, ...] = ()  # from the branch asked for, newest first
 
 
-def overview(api: GitHubApi, full_name: str) -> Overview:
+def overview(api: GitHubApi, full_name: str, pulls_from: str | None = None) -> Overview:
     owner, _, name = full_name.partition("/")
-    data = api.query(OVERVIEW, {"owner": owner, "name": name})
+    if pulls_from is None:
+        data = api.query(OVERVIEW, {"owner": owner, "name": name})
+    else:
+        variables = {"owner": owner, "name": name, "branch": pulls_from}
+        data = api.query(OVERVIEW_WITH_PULLS, variables)
     repository = data.get("repository")
     if not isinstance(repository, dict):
         raise ForgeError(f"github {full_name}: the repository overview came back empty")
@@ -73,6 +98,31 @@ def overview(api: GitHubApi, full_name: str) -> Overview:
         default_branch=str(ref.get("name") or ""),
         head=target.get("oid"),
         tree=None if tree is None else str(tree),
+        pulls=tuple(
+            sorted(
+                (
+                    _pull(node)
+                    for node in (repository.get("pullRequests") or {}).get("nodes") or []
+                    if isinstance(node, dict) and not node.get("isCrossRepository")
+                ),
+                key=lambda pull: -pull.number,
+            )
+        ),
+    )
+
+
+def _pull(data: dict[str, Any]) -> ChangeRequest:
+    return ChangeRequest(
+        number=int(data["number"]),
+        url=str(data.get("url", "")),
+        state=ChangeRequestState(str(data.get("state", "OPEN")).lower()),
+        title=str(data.get("title") or ""),
+        body=str(data.get("body") or ""),
+        source_branch=str(data["headRefName"]),
+        target_branch=str(data["baseRefName"]),
+        head_sha=data.get("headRefOid"),
+        draft=bool(data.get("isDraft", False)),
+        labels=tuple(str(label["name"]) for label in (data.get("labels") or {}).get("nodes") or []),
     )
 
 

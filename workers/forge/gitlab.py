@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from workers.forge import gitlab_mrs, gitlab_reviews
+from workers.forge import gitlab_blobs, gitlab_mrs, gitlab_reviews
 from workers.forge.base import (
     BranchExists,
     BranchInfo,
@@ -21,6 +21,7 @@ from workers.forge.base import (
     CommitInfo,
     Conflict,
     FileChange,
+    ForgeError,
     NotFound,
     RateBudget,
     RepoRef,
@@ -94,7 +95,7 @@ class GitLabForge:
 
     # -- branches and files --------------------------------------------------------------
 
-    def default_branch(self, repo: RepoRef) -> tuple[str, str]:
+    def default_branch(self, repo: RepoRef, *, requests_from: str | None = None) -> tuple[str, str]:
         name = self._default_branch_name(repo)
         head = self.branch_head(repo, name)
         if head is None:
@@ -144,7 +145,23 @@ class GitLabForge:
         return self._api.raw(file_path, {"ref": sha})
 
     def read_files(self, repo: RepoRef, paths: Sequence[str], sha: str) -> dict[str, bytes]:
-        return read_each(self, repo, paths, sha)
+        """A hundred files a GraphQL query; what it cannot give exactly (binary, not UTF-8,
+        refused) comes by REST, one raw file each."""
+        listing = self._listings.get(repo, sha)
+        wanted = [p for p in paths if listing is None or p in listing.entries]
+        contents: dict[str, bytes] = {}
+        for batch in gitlab_blobs.batches(wanted):
+            try:
+                answer = self._api.graphql(
+                    gitlab_blobs.QUERY, gitlab_blobs.variables(repo.full_name, sha, batch)
+                )
+            except ForgeError as refused:
+                if type(refused) not in (ForgeError, NotFound):  # NotFound: no GraphQL there
+                    raise  # rate limited, gone, forbidden, transient: REST would fare no better
+                answer = None  # GraphQL refused the query itself: these files by REST
+            contents.update(gitlab_blobs.exact_texts(answer, batch))
+        rest = [path for path in wanted if path not in contents]
+        return contents | read_each(self, repo, rest, sha)
 
     def branch_head(self, repo: RepoRef, branch: str) -> str | None:
         info = self.branch(repo, branch)

@@ -85,6 +85,13 @@ class GitLabApi:
         response = self.response(verb, path, params=params, body=body)
         return response.json() if response.content else None  # DELETE answers 204, no body
 
+    def graphql(self, query: str, variables: Mapping[str, Any]) -> Any:
+        """One GraphQL request to the instance's /api/graphql; its answer as sent (GraphQL
+        refuses with a 200 and says why in `errors`)."""
+        url = f"{self._gitlab.url}/api/graphql"
+        body = {"query": query, "variables": dict(variables)}
+        return self.call("post", url, body=body)
+
     def raw(self, path: str, params: Mapping[str, Any]) -> bytes:
         return self.response("get", path, params=params).content
 

@@ -229,8 +229,10 @@ def _act(
         )
     if current is not None:
         labels = list(config.pull_request.labels) or None
+        # An unchanged title is not sent: on GitLab a new title costs a read (its draft state).
+        retitle = None if title == current.title else title
         updated = forge.update_change_request(
-            repo, current.number, title=title, body=body, labels=labels
+            repo, current.number, title=retitle, body=body, labels=labels
         )
         return PrResult(Step.UPDATE, updated.number, updated.url)
     try:

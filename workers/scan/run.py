@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from workers import __version__
 from workers.config.loading import ConfigError, ConfigIssue, parse_config
-from workers.config.model import CONFIG_FILENAME, Config, Mode
+from workers.config.model import CONFIG_FILENAME, DEFAULT_BRANCH, Config, Mode
 from workers.core.explain import finding_message
 from workers.core.findings import Exempted, FileReport, Finding
 from workers.core.kustomizations import KUSTOMIZATION_FILES, BadKustomization, closure
@@ -85,7 +85,7 @@ def run(
     """
     repo = RepoRef(job.forge, job.repo, job.installation_id)
     start_calls = forge.api_calls
-    branch, head = forge.default_branch(repo)
+    branch, head = forge.default_branch(repo, requests_from=DEFAULT_BRANCH)
     entries = {entry.path: entry for entry in forge.list_files(repo, head)}
     config_or_error = _read_config(forge, repo, head, entries)
     if isinstance(config_or_error, ConfigError):

@@ -99,7 +99,7 @@ def test_a_truncated_tree_is_walked_one_subtree_at_a_time(big: Subject) -> None:
     assert len(trees) == 1 + 1 + DIRECTORIES
 
 
-def test_reading_the_candidates_is_one_graphql_query_on_github(big: Subject) -> None:
+def test_reading_the_candidates_is_one_graphql_query(big: Subject) -> None:
     repo = big.ref()
     head = big.fake.branch_head(REPO, "main") or ""
     big.forge.list_files(repo, head)
@@ -109,8 +109,21 @@ def test_reading_the_candidates_is_one_graphql_query_on_github(big: Subject) -> 
     log = requests_since_reset(big)
     if big.kind == "github":
         assert log == [("POST", "/api/graphql")]
-    else:  # no batched read on GitLab yet: a raw file each
-        assert len(log) == 10 and all(path.endswith("/raw") for _, path in log)
+    else:  # project { repository { blobs(ref:, paths:) } }
+        assert log == [("POST", "/gitlab/api/graphql")]
+
+
+def test_what_graphql_cannot_give_exactly_comes_by_rest(big: Subject) -> None:
+    """A binary file and one that is not UTF-8: GraphQL's text would alter them."""
+    repo = big.ref()
+    odd = {"deploy/binary.yaml": b"kind: Pod\n\0\n", "deploy/latin1.yaml": b"name: caf\xe9\n"}
+    head = big.fake.push_commit(REPO, "main", dict(odd), "odd files")
+    big.forge.list_files(repo, head)
+    big.reset_counts()
+    contents = big.forge.read_files(repo, [*CANDIDATES[:2], *odd], head)
+    assert contents == {**dict.fromkeys(CANDIDATES[:2], b"kind: Deployment\n"), **odd}
+    log = requests_since_reset(big)
+    assert len(log) == 3 and sum("graphql" in path for _, path in log) == 1
 
 
 def test_an_unchanged_head_and_pr_list_are_free_on_github(big: Subject) -> None:
@@ -151,8 +164,31 @@ POD = (
 # What a scan costs, step by step, on a worker whose adapter and cache start empty: the figures
 # bench/bench_api_calls.py prints. (calls, of which GitHub answered 304 and did not count)
 SCAN_COSTS = {
-    "github": {"first": (11, 0), "update": (10, 0), "no-op": (2, 1), "no-op again": (2, 2)},
-    "gitlab": {"first": (27, 0), "update": (20, 0), "no-op": (2, 0), "no-op again": (2, 0)},
+    "github": {"first": (6, 0), "update": (10, 0), "no-op": (2, 1), "no-op again": (2, 2)},
+    "gitlab": {"first": (17, 0), "update": (19, 0), "no-op": (2, 0), "no-op again": (2, 0)},
+}
+TREE_PAGES = math.ceil((len(FILES) + DIRECTORIES) / PAGE)  # GitLab lists 100 entries a page
+# Where a first scan's requests go (GitHub: the installation token, the GraphQL overview with
+# the pull requests from the bot's branch, the recursive tree, the candidates in one GraphQL
+# query, the branch and its commit in one GraphQL document, the pull request).
+FIRST_SCAN = {
+    "github": [
+        ("POST", "/access_tokens"),
+        ("POST", "/api/graphql"),
+        ("GET", "/git/trees/"),
+        ("POST", "/api/graphql"),
+        ("POST", "/api/graphql"),
+        ("POST", "/pulls"),
+    ],
+    "gitlab": [
+        ("GET", "/projects/acme%2Fdeploys"),
+        ("GET", "/repository/branches/main"),
+        *[("GET", "/repository/tree")] * TREE_PAGES,
+        ("GET", "/merge_requests"),
+        ("POST", "/gitlab/api/graphql"),
+        ("POST", "/repository/commits"),
+        ("POST", "/merge_requests"),
+    ],
 }
 
 
@@ -174,4 +210,12 @@ def test_what_each_scan_step_costs(subject: Subject) -> None:
         outcome = scan_run.run(subject.forge, job, cache=cache)
         assert outcome.api_calls == len(subject.fake.requests)
         costs[step] = (outcome.api_calls, subject.fake.not_modified)
+        if step == "first":
+            sent = list(subject.fake.requests)
+            expected = FIRST_SCAN[subject.kind]
+            assert len(sent) == len(expected)
+            for (method, path), (want_method, want_path) in zip(sent, expected, strict=True):
+                assert method == want_method and want_path in path, (sent, expected)
     assert costs == SCAN_COSTS[subject.kind]
+    head = subject.fake.branch_head(REPO, "pullpolicy/always-pull-images") or ""
+    assert "Generated-by: pullpolicy" in subject.fake.commit_message(REPO, head)

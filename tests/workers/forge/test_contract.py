@@ -12,6 +12,7 @@ from tests.forge_subjects import REPO, Subject
 from workers.forge import github_git
 from workers.forge.base import (
     Annotation,
+    BranchExists,
     BranchInfo,
     ChangeRequestDraft,
     ChangeRequestState,
@@ -529,3 +530,96 @@ def test_read_files_falls_back_to_one_read_each_when_a_batch_is_refused(subject:
     paths = ["k8s/app/service.yaml", "charts/web/values.yaml"]
     contents = subject.forge.read_files(repo, paths, head)
     assert contents == {paths[0]: b"kind: Service\n", paths[1]: b"image: web\n"}
+
+
+def test_open_change_request_writes_the_branch_and_opens_the_request(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    _, head = subject.forge.default_branch(repo)
+    changes = [
+        FileChange("k8s/app/deployment.yaml", FIXED),
+        FileChange("k8s/new/job.yaml", b"kind: Job\n"),
+        FileChange("k8s/app/service.yaml", None),
+    ]
+    message = "Set imagePullPolicy\n\nTwo containers.\n\nGenerated-by: pullpolicy\n"
+    created = subject.forge.open_change_request(
+        repo, draft(labels=("k8s",), reviewers=("rev",)), head, changes, message
+    )
+    sha = subject.fake.branch_head(REPO, BOT_BRANCH) or ""
+    expected = {path: as_bytes(content) for path, content in FILES.items()}
+    expected["k8s/app/deployment.yaml"] = FIXED
+    expected["k8s/new/job.yaml"] = b"kind: Job\n"
+    del expected["k8s/app/service.yaml"]
+    assert subject.fake.files(REPO, sha) == expected
+    assert subject.fake.commit_parents(REPO, sha) == [head]
+    assert subject.fake.commit_message(REPO, sha).strip() == message.strip()
+    assert (created.state, created.source_branch, created.head_sha) == (OPEN, BOT_BRANCH, sha)
+    [record] = subject.fake.change_requests(REPO)
+    assert (record.number, record.body, record.labels) == (created.number, draft().body, ["k8s"])
+    assert record.reviewers == ["rev"]
+
+
+def test_open_change_request_never_touches_a_branch_with_commits(subject: Subject) -> None:
+    """A person's branch of the same name: nothing is written and no request is opened."""
+    repo = subject.seed(FILES)
+    _, head = subject.forge.default_branch(repo)
+    theirs = subject.fake.push_commit(REPO, BOT_BRANCH, {"x": "x"}, "their work")
+    change = [FileChange("k8s/app/deployment.yaml", FIXED)]
+    with pytest.raises(BranchExists):
+        subject.forge.open_change_request(repo, draft(), head, change, "fix\n")
+    assert subject.fake.branch_head(REPO, BOT_BRANCH) == theirs
+    assert subject.fake.change_requests(REPO) == []
+
+
+def test_open_change_request_keeps_the_mode_of_an_executable_file(
+    subject: Subject, tmp_path: Path
+) -> None:
+    """GitHub's one-document write (createCommitOnBranch) makes every file 100644: a change to
+    any other kind of file goes through the Git Data API instead."""
+    repo = subject.seed(FILES)
+    clone = tmp_path / "clone"
+    git = ["git", "-c", "user.name=Human", "-c", "user.email=human@example.com"]
+    subprocess.run([*git, "clone", "-q", subject.fake.git_url(REPO), str(clone)], check=True)
+    script = clone / "k8s" / "render.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    subprocess.run([*git, "-C", str(clone), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(clone), "commit", "-qm", "add script"], check=True)
+    subprocess.run([*git, "-C", str(clone), "push", "-q", "origin", "HEAD:main"], check=True)
+    _, head = subject.forge.default_branch(repo)
+    change = [FileChange("k8s/render.sh", b"#!/bin/sh\nexit 0\n")]
+    subject.forge.open_change_request(repo, draft(), head, change, "fix\n")
+    sha = subject.fake.branch_head(REPO, BOT_BRANCH) or ""
+    modes = {e.path: e.mode for e in subject.forge.list_files(repo, sha)}
+    assert modes["k8s/render.sh"] == "100755"
+
+
+def test_requests_read_with_the_default_branch_are_the_listed_ones(subject: Subject) -> None:
+    """GitHub's first contact reads the branch's pull requests in its GraphQL overview; they
+    are the ones the REST list gives, states, labels and all; a fork's same-named branch not."""
+    repo = subject.seed(FILES)
+    merged = open_change_request(subject)
+    subject.fake.merge(REPO, merged)
+    closed = open_change_request(subject)
+    subject.fake.close(REPO, closed)
+    subject.fake.push_commit(REPO, BOT_BRANCH, {"y": "y"}, "more work")
+    subject.forge.create_change_request(repo, draft(labels=("k8s", "bot")))
+    fork = subject.fake.open_pull(REPO, BOT_BRANCH, {"z": "z"}, "forker", fork="forker/deploys")
+    listed = subject.forge.find_change_requests(repo, BOT_BRANCH, ALL_STATES)
+    if subject.kind == "github":  # `head=owner:branch` (GitLab's list names forks' too)
+        assert fork not in [request.number for request in listed] and len(listed) == 3
+    fresh = subject.make()
+    fresh.default_branch(repo, requests_from=BOT_BRANCH)
+    before = len(subject.fake.requests)
+    assert fresh.find_change_requests(repo, BOT_BRANCH, ALL_STATES) == listed
+    read_again = len(subject.fake.requests) - before
+    assert read_again == (0 if subject.kind == "github" else 1)
+
+
+def test_requests_read_with_the_default_branch_never_outlive_the_scan(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    subject.forge.default_branch(repo, requests_from=BOT_BRANCH)  # nothing open; never asked
+    subject.fake.push_commit(REPO, BOT_BRANCH, {"x": "x"}, "work")
+    created = subject.forge.create_change_request(repo, draft())
+    subject.forge.default_branch(repo, requests_from=BOT_BRANCH)  # the next scan
+    found = subject.forge.find_change_requests(repo, BOT_BRANCH, [OPEN])
+    assert [request.number for request in found] == [created.number]

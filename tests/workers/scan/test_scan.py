@@ -79,8 +79,9 @@ def test_a_second_scan_of_the_same_state_writes_nothing(subject: Subject) -> Non
     subject.fake.reset_requests()
     outcome = run(subject)
     assert outcome.action == "unchanged"
-    # GitHub's batched reads are GraphQL queries, sent as POSTs: the only POSTs allowed
-    writes = [(m, p) for m, p in subject.fake.requests if m != "GET" and p != "/api/graphql"]
+    # Batched reads are GraphQL queries, sent as POSTs: the only POSTs allowed
+    reads = ("/api/graphql", "/gitlab/api/graphql")
+    writes = [(m, p) for m, p in subject.fake.requests if m != "GET" and p not in reads]
     assert writes == [], subject.fake.requests
     assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == branch_head
     assert len(subject.fake.change_requests(REPO)) == 1
