@@ -5,7 +5,10 @@ fingerprints it fixes). A PR closed unmerged declines its fingerprints for good.
 
 Decide first, then act: `branch_facts` reads what the forge shows of the branch,
 `pr_decision.decide` (pure: the README's "The pull request" diagram, with table tests in
-tests/workers/scan/test_pr_decision.py) picks the plan, `_act` carries it out.
+tests/workers/scan/test_pr_decision.py) picks the plan, `_act` carries it out. When no change
+request ever came from the branch, the facts assume it absent instead of reading it: creating it
+is a compare-and-swap, and when it exists after all, nothing is written and the branch is read
+and the plan decided again.
 """
 
 from __future__ import annotations

@@ -431,3 +431,36 @@ def test_a_file_the_tree_lists_above_the_cap_is_never_downloaded(subject: Subjec
     assert outcome.action == "opened"
     assert [read.split(":", 1)[1] for read in subject.fake.graphql_reads] == ["k8s/web.yaml"]
     assert not [path for _, path in subject.fake.requests if "/git/blobs/" in path]
+
+
+def test_a_worker_that_opened_ours_meanwhile_is_adopted(
+    subject: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker opened the fix between this scan's lookup (which saw nothing) and its
+    write: the branch is not created over (it exists), it is read, found to be the bot's own,
+    rebuilt, and the open request is adopted: still one request, with our body."""
+    subject.seed({"k8s/web.yaml": DEPLOYMENT})
+    other = subject.make()
+    other_job = ScanJob(subject.kind, REPO, "push", installation_id=subject.ref().installation_id)
+    first = scan.run(other, other_job)
+    assert first.action == "opened"
+    monkeypatch.setattr(subject.forge, "find_change_requests", _stale_once(subject.forge))
+    outcome = run(subject)
+    assert (outcome.action, outcome.pr_number) == ("opened", first.pr_number)
+    [request] = open_requests(subject)
+    assert parse_marker(request.body) is not None
+    head = subject.fake.branch_head(REPO, DEFAULT_BRANCH) or ""
+    assert subject.fake.files(REPO, head)["k8s/web.yaml"] == FIXED_DEPLOYMENT.encode()
+
+
+def _stale_once(forge: object) -> object:
+    """`find_change_requests` that answers nothing the first time: a lookup made just before
+    another worker opened the request."""
+    real = forge.find_change_requests  # type: ignore[attr-defined]
+    calls = []
+
+    def lookup(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return [] if len(calls) == 1 else real(*args, **kwargs)
+
+    return lookup
