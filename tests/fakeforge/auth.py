@@ -89,6 +89,16 @@ class AuthRegistry:
             return self._verify_app_jwt(credential)
         raise AuthError("Bad credentials")
 
+    def rate_budget(self, credential: str) -> str:
+        """Whose primary rate limit a request spends: every token minted for one installation
+        shares the installation's (GitHub counts per installation, not per token); any other
+        credential spends its own.
+        https://docs.github.com/en/apps/creating-github-apps/registering-a-github-app/rate-limits-for-github-apps"""
+        minted = self.installation_tokens.get(credential)
+        if minted is not None and minted.principal.installation_id is not None:
+            return f"installation:{minted.principal.installation_id}"
+        return f"credential:{credential}"
+
     def _verify_app_jwt(self, encoded: str) -> Principal:
         try:
             unverified = jwt.decode(encoded, options={"verify_signature": False})

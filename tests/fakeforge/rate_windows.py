@@ -1,7 +1,8 @@
-"""GitHub's primary rate limit, enforced per credential when a test asks for it.
+"""GitHub's primary rate limit, enforced per budget when a test asks for it.
 
 Off by default (every answer then carries the fixed headers of github_apps.rate_headers). On,
-each Authorization value gets `limit` requests per window of `window_seconds` (compress an hour
+each budget (an installation, shared by all its tokens; any other credential its own) gets
+`limit` requests per window of `window_seconds` (compress an hour
 into a minute for an onboarding simulation): answers carry the window's real x-ratelimit-*
 headers, a 304 is not counted (as on GitHub), and a request past the limit is refused with
 GitHub's 403 "API rate limit exceeded" and `x-ratelimit-remaining: 0`.
@@ -43,26 +44,26 @@ class RateWindows:
     def enabled(self) -> bool:
         return self.limit is not None
 
-    def _window(self, credential: str, now: float) -> _Window:
-        window = self._windows.get(credential)
+    def _window(self, budget: str, now: float) -> _Window:
+        window = self._windows.get(budget)
         if window is None or now >= window.started + self.window_seconds:
-            window = self._windows[credential] = _Window(now)
+            window = self._windows[budget] = _Window(now)
         return window
 
-    def admit(self, credential: str) -> list[tuple[str, str]] | None:
+    def admit(self, budget: str) -> list[tuple[str, str]] | None:
         """None when the request may be served; else the headers of the 403 that refuses it."""
         with self._lock:
             assert self.limit is not None
-            window = self._window(credential, time.time())
+            window = self._window(budget, time.time())
             if window.used < self.limit:
                 return None
             self.refused += 1
             return self._headers(window)
 
-    def charge(self, credential: str, counted: bool) -> list[tuple[str, str]]:
+    def charge(self, budget: str, counted: bool) -> list[tuple[str, str]]:
         """Count a served request (unless `counted` is False: a 304); the headers it carries."""
         with self._lock:
-            window = self._window(credential, time.time())
+            window = self._window(budget, time.time())
             if counted:
                 window.used += 1
                 self.counted += 1

@@ -78,10 +78,12 @@ class ForgeApplication:
         if fault is not None:
             return api.fault(fault)
         windows = self.state.rate_windows
-        credential = request.headers.get("authorization", "")
         limited = isinstance(api, GitHubApi) and windows.enabled
         if limited:
-            refusal = windows.admit(credential)
+            credential = api.credential(request) or ""
+            with self.state.lock:
+                budget = self.state.auth.rate_budget(credential)
+            refusal = windows.admit(budget)
             if refusal is not None:
                 refused = api.error(403, "API rate limit exceeded for installation.")
                 refused.headers += refusal
@@ -95,7 +97,7 @@ class ForgeApplication:
                 (name, value)
                 for name, value in response.headers
                 if not name.lower().startswith(HEADER_PREFIX)
-            ] + windows.charge(credential, counted=response.status != 304)
+            ] + windows.charge(budget, counted=response.status != 304)
         return response
 
     def _conditional(self, request: Request, response: Response) -> Response:

@@ -7,7 +7,7 @@ import re
 import time
 
 from tests.fakeforge import FakeForge
-from tests.fakeforge_selftest.helpers import REPO, TOKEN, http, seeded
+from tests.fakeforge_selftest.helpers import REPO, TOKEN, http, installation_token, seeded
 
 
 def api(forge: FakeForge, path: str) -> str:
@@ -291,4 +291,17 @@ def test_a_window_refills_after_its_length(fake_forge: FakeForge) -> None:
     while http("GET", api(fake_forge, ""), token=TOKEN).status == 403:
         assert time.monotonic() < deadline, "the window never refilled"
         time.sleep(0.1)
+    fake_forge.limit_rate(None)
+
+
+def test_tokens_of_one_installation_share_its_rate_limit(fake_forge: FakeForge) -> None:
+    # GitHub counts an installation's requests whichever of its tokens made them: two workers
+    # that each minted a token do not get twice the budget.
+    seeded(fake_forge)
+    first, second = installation_token(fake_forge), installation_token(fake_forge)
+    assert first != second
+    fake_forge.limit_rate(2, window_seconds=3600)
+    answers = [http("GET", api(fake_forge, ""), token=t) for t in (first, second, second)]
+    assert [a.status for a in answers] == [200, 200, 403]
+    assert http("GET", api(fake_forge, ""), token=TOKEN).status == 200  # a user's own budget
     fake_forge.limit_rate(None)
