@@ -9,9 +9,10 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from workers.config.model import Config, Paths
-from workers.core.charts import check_chart
+from workers.core.charts import ChartResult, check_chart
 from workers.core.findings import FileReport
 from workers.core.globs import glob_match
 from workers.core.helm import ValueRef, check_values, value_refs
@@ -51,6 +52,15 @@ class ScanPlan:
     @property
     def size(self) -> int:
         return len(self.manifests) + len(self.charts)
+
+
+class ChartResults(Protocol):
+    """Results of charts rendered before (the bot keeps them between scans, keyed by the
+    chart's files): a chart found here is not rendered again."""
+
+    def get(self, chart: Chart) -> ChartResult | None: ...
+
+    def put(self, chart: Chart, result: ChartResult) -> None: ...
 
 
 def plan_scan(paths: Iterable[str], config: Config) -> ScanPlan:
@@ -97,6 +107,7 @@ def scan(
     declined: frozenset[str] = frozenset(),
     renderers: Renderers | None = None,
     verified: Callable[[Verification], None] = lambda verification: None,
+    known: ChartResults | None = None,
 ) -> Iterator[FileReport]:
     """One report per manifest, then the charts' reports, in plan order, then the reports of
     files only kustomizations find.
@@ -107,8 +118,10 @@ def scan(
     With a kustomize engine, every kustomization is rendered after that (over the files as
     the manifest and chart fixes left them) and its reports are merged into the others
     (`with_kustomizations`): the reports are then held back until the end.
-    Findings whose fingerprint is in `declined` are reported as exempted, never patched."""
-    reports = _scan_sources(plan, read, config, fix, declined, renderers, verified)
+    A chart `known` holds is not rendered again: its result is reused (and a rendered chart's
+    result is handed to `known`). Findings whose fingerprint is in `declined` are reported as
+    exempted, never patched."""
+    reports = _scan_sources(plan, read, config, fix, declined, renderers, verified, known)
     render = renderers.kustomize if renderers is not None else None
     if render is None or not plan.kustomizations:
         yield from reports
@@ -197,6 +210,7 @@ def _scan_sources(
     declined: frozenset[str],
     renderers: Renderers | None,
     verified: Callable[[Verification], None],
+    known: ChartResults | None = None,
 ) -> Iterator[FileReport]:
     """The manifests' reports, then the charts'."""
     for path in plan.manifests:
@@ -210,10 +224,14 @@ def _scan_sources(
     rendered: set[str] = set()
     for chart in plan.charts:
         if render is not None and (chart.parent is None or chart.parent not in rendered):
-            result = check_chart(
-                chart.root, chart.files, read, render, config,
-                fix=fix, declined=declined, unreadable=ReadError,
-            )  # fmt: skip
+            result = known.get(chart) if known is not None else None
+            if result is None:
+                result = check_chart(
+                    chart.root, chart.files, read, render, config,
+                    fix=fix, declined=declined, unreadable=ReadError,
+                )  # fmt: skip
+                if known is not None and result.rendered:
+                    known.put(chart, result)  # a refusal may pass (a timeout): tried again
             verified(result.verification)
             if result.rendered:
                 rendered.add(chart.root)

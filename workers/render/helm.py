@@ -34,6 +34,16 @@ def available() -> bool:
     return importlib.util.find_spec("helm_python") is not None
 
 
+def version() -> str:
+    """The installed helm-python-sdk's version, from its metadata (nothing is loaded)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("helm-python-sdk")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 class HelmEngine:
     """`engine(files, chart_root)` -> {repository path of the template: rendered text}."""
 

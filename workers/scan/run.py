@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import posixpath
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 
 from workers import __version__
 from workers.config.loading import ConfigError, ConfigIssue, parse_config
 from workers.config.model import CONFIG_FILENAME, DEFAULT_BRANCH, Config, Mode
+from workers.core.charts import ChartResult
 from workers.core.explain import finding_message
 from workers.core.findings import Exempted, FileReport, Finding
 from workers.core.kustomizations import KUSTOMIZATION_FILES, BadKustomization, closure
-from workers.core.renders import Renderers, Verification
+from workers.core.renders import Render, Renderers, Verification
 from workers.core.tree import (
     MAX_FILE_BYTES,
+    Chart,
     ReadError,
     ScanPlan,
     plan_scan,
@@ -45,7 +48,7 @@ from workers.scan.pr import (
     declined_fingerprints,
     ensure_fix_pr,
 )
-from workers.scan.report_cache import ReportCache, scan_digest
+from workers.scan.report_cache import ReportCache, content_digest, files_digest, scan_digest
 
 log = logging.getLogger(WORKER_LOGGER_NAME)
 
@@ -187,10 +190,14 @@ def _scan_cached(
 ) -> list[FileReport]:
     """Manifests (through the cache when there is one), then charts, then kustomizations:
     rendered charts read every file under their root, kustomizations their closures; all are
-    fetched together with the manifests."""
-    chart_files = sorted({path for chart in plan.charts for path in chart.files})
-    if renderers is None or renderers.helm is None:
-        chart_files = []
+    fetched together with the manifests. With a cache, a chart whose files are all unchanged
+    since a scan rendered it is neither fetched nor rendered (its result is reused), and a
+    kustomize render of files rendered before is not made again."""
+    digest = scan_digest(config, declined, fix=fix)
+    known = _KnownCharts(cache, digest, files.entries) if cache is not None else None
+    chart_files: list[str] = []
+    if renderers is not None and renderers.helm is not None:
+        chart_files = _chart_files(plan, known)
     render = renderers.kustomize if renderers is not None else None
     closures = _closure_files(plan, files) if render is not None else []
     files.keep(closures)  # read again by the renders: fetched once
@@ -210,9 +217,13 @@ def _scan_cached(
             )
         )
     else:
-        reports = _cached(plan, files, config, fix, declined, cache, sources, verified, wanted)
+        reports = _cached(
+            plan, files, config, declined, digest, cache, sources, verified, wanted, known, fix
+        )
     if render is None:
         return reports
+    if cache is not None:
+        render = _RenderMemo(cache, render, _kubectl_version())
     return with_kustomizations(
         plan, reports, files.read, render, config, fix=fix, declined=declined, verified=verified
     )
@@ -222,19 +233,20 @@ def _cached(
     plan: ScanPlan,
     files: _Files,
     config: Config,
-    fix: bool,
     declined: frozenset[str],
+    digest: str,
     cache: ReportCache,
     renderers: Renderers | None,
     verified: Callable[[Verification], None],
     wanted: Sequence[str],
+    known: _KnownCharts | None,
+    fix: bool,
 ) -> list[FileReport]:
-    """Manifests whose blob was scanned before come from the cache; the rest are fetched
-    together with `wanted` (the files the renders read)."""
+    """Manifests whose blob was scanned before come from the cache, charts rendered before
+    from `known`; the rest are fetched together with `wanted` (the files the renders read)."""
     entries = files.entries
-    digest = scan_digest(config, declined, fix=fix)
-    known = {path: cache.get((digest, path, entries[path].sha)) for path in plan.manifests}
-    todo = ScanPlan(tuple(path for path, hit in known.items() if hit is None), plan.charts)
+    hits = {path: cache.get((digest, path, entries[path].sha)) for path in plan.manifests}
+    todo = ScanPlan(tuple(path for path, hit in hits.items() if hit is None), plan.charts)
     files.prefetch([*todo.manifests, *wanted])
     fresh = {
         r.path: r
@@ -246,13 +258,70 @@ def _cached(
             declined=declined,
             renderers=renderers,
             verified=verified,
+            known=known,
         )
     }
     for path in todo.manifests:
         cache.put((digest, path, entries[path].sha), fresh[path])
-    manifests = [known[path] or fresh[path] for path in plan.manifests]
-    charts = [report for path, report in fresh.items() if path not in known]
+    manifests = [hits[path] or fresh[path] for path in plan.manifests]
+    charts = [report for path, report in fresh.items() if path not in hits]
     return [report for report in manifests if report is not None] + charts
+
+
+class _KnownCharts:
+    """Chart results in the cache, keyed by the scan digest, the chart's directory and the
+    blob shas of every file under it (sub-charts included) with Helm's engine version."""
+
+    def __init__(self, cache: ReportCache, digest: str, entries: Mapping[str, TreeEntry]) -> None:
+        self._cache, self._digest, self._entries = cache, digest, entries
+
+    def key(self, chart: Chart) -> tuple[str, str, str]:
+        shas = [(path, self._entries[path].sha) for path in chart.files]
+        return (self._digest, chart.root, content_digest([*shas, ("", helm.version())]))
+
+    def get(self, chart: Chart) -> ChartResult | None:
+        return self._cache.get_chart(self.key(chart))
+
+    def put(self, chart: Chart, result: ChartResult) -> None:
+        self._cache.put_chart(self.key(chart), result)
+
+
+def _chart_files(plan: ScanPlan, known: _KnownCharts | None) -> list[str]:
+    """The files of every chart Helm will render: all but those `known` holds (a sub-chart
+    of a known chart is rendered with it, so it is not read either)."""
+    hits = {chart.root for chart in plan.charts if known is not None and known.get(chart)}
+    parents = {chart.root: chart.parent for chart in plan.charts}
+    wanted: set[str] = set()
+    for chart in plan.charts:
+        root: str | None = chart.root
+        while root is not None and root not in hits:
+            root = parents.get(root)
+        if root is None:
+            wanted.update(chart.files)
+    return sorted(wanted)
+
+
+class _RenderMemo:
+    """A kustomize `Render` whose successful renders are kept in the cache, keyed by the
+    engine's version, the directory and the exact files given: the same input is rendered
+    once across scans. Failures are not kept (a time limit may pass next time)."""
+
+    def __init__(self, cache: ReportCache, render: Render, engine: str) -> None:
+        self._cache, self._render, self._engine = cache, render, engine
+
+    def __call__(self, files: Mapping[str, bytes], root: str) -> dict[str, str]:
+        key = (self._engine, root, files_digest(files))
+        rendered = self._cache.get_render(key)
+        if rendered is None:
+            rendered = self._render(files, root)
+            self._cache.put_render(key, rendered)
+        return dict(rendered)
+
+
+@functools.cache
+def _kubectl_version() -> str:
+    """kubectl's version, asked once per process (its path when it does not say)."""
+    return kustomize.version() or f"kubectl at {kustomize.kubectl()}"
 
 
 def _closure_files(plan: ScanPlan, files: _Files) -> list[str]:
