@@ -5,8 +5,8 @@ Targets are the rendered containers that are not `Always`. Each candidate source
 moves to `Always`, with nothing else changed (`difference`), are attributed to it; this
 follows helpers, `default` chains, `with` blocks and `global` without evaluating a template
 here. The kept edits are then applied together and rendered once more: the chart's fix stands
-only if that render is the original with pull policies moved to Always, else it is dropped
-with the reason.
+only if that render is the original with pull policies moved to Always; else the edits are
+combined again one at a time and each one that breaks the render is dropped with the reason.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ POLICY_LINE = re.compile(
     r"""^([ \t]*(?:-[ \t]+)?["']?[A-Za-z_]*pull_?policy["']?[ \t]*:[ \t]*)[^\r\n]*$""",
     re.IGNORECASE | re.MULTILINE,
 )
-MAX_CANDIDATES = 60  # renders per chart are bounded: one per candidate, plus three
+MAX_CANDIDATES = 60  # renders per chart: one per candidate, three, one per edit if they clash
 NO_SOURCE = "no byte-minimal source edit found that renders it Always"
 KIND = CHART
 
@@ -105,7 +105,7 @@ def check_chart(
     verification = Verification(
         KIND,
         root,
-        verified=final.reason is None,
+        verified=final.verified,
         reason=final.reason,
         before=len(targets),
         after=final.after,
@@ -203,8 +203,17 @@ def _attribute(
 
 @dataclass(frozen=True)
 class _Final:
-    reason: str | None  # why the chart's edits are dropped; None when they stand
+    """What stands of a chart's edits once rendered together."""
+
+    reason: str | None  # why edits were dropped (all of them when `kept` is empty)
     after: int  # non-Always containers in the render with every kept edit
+    kept: frozenset[int] = frozenset()  # id() of the attributed edits that stand
+    dropped: Mapping[int, str] = field(default_factory=dict)  # id() -> why it was dropped
+
+    @property
+    def verified(self) -> bool:
+        """The chart renders as verified: every edit stands, or a subset that verifies."""
+        return self.reason is None or bool(self.kept)
 
 
 def _verify(
@@ -216,23 +225,58 @@ def _verify(
     kept: Sequence[_Attributed],
     config: Config,
 ) -> _Final:
+    """All the edits together when they verify; otherwise the largest set found that does:
+    each edit verified alone during attribution, they are combined greedily in source order
+    (one render per edit), and each one that breaks the set is dropped with the reason."""
+    count = len(_targets(before, config))
     if not kept:
-        return _Final(None, len(_targets(before, config)))
+        return _Final(None, count)
+    reason, after = _together(root, files, texts, render, before, kept, config)
+    if reason is None:
+        return _Final(None, after, frozenset(id(a) for a in kept))
+    if len(kept) == 1:
+        return _Final(f"edits dropped: {reason}", count, dropped={id(kept[0]): reason})
+    standing: list[_Attributed] = []
+    dropped: dict[int, str] = {}
+    after = count
+    for attributed in kept:
+        why, now = _together(root, files, texts, render, before, [*standing, attributed], config)
+        if why is None:
+            standing.append(attributed)
+            after = now
+        else:
+            dropped[id(attributed)] = why
+    if not standing:
+        return _Final(f"edits dropped: {reason}", count, dropped=dropped)
+    summary = f"{len(dropped)} of {len(kept)} edits dropped: {next(iter(dropped.values()))}"
+    return _Final(summary, after, frozenset(id(a) for a in standing), dropped)
+
+
+def _together(
+    root: str,
+    files: Mapping[str, bytes],
+    texts: Mapping[str, str],
+    render: Render,
+    before: Rendered,
+    chosen: Sequence[_Attributed],
+    config: Config,
+) -> tuple[str | None, int]:
+    """(why `chosen` applied together fail the render guard or the semantic guard, or None;
+    non-Always containers left in their render)."""
     try:
-        edited = _edited(files, texts, [a.candidate for a in kept])
+        edited = _edited(files, texts, [a.candidate for a in chosen])
         after = render(edited, root)
     except Unfixable as error:
-        return _Final(f"edits dropped: {error}", len(_targets(before, config)))
+        return str(error), 0
     except RenderFailed as error:
-        return _Final(f"edits dropped: the fixed chart does not render: {_reason(error)}", 0)
-    reason = _changed(before, after, _targets(after, config), _targets(before, config), config)
+        return f"the fixed chart does not render: {_reason(error)}", 0
+    now = _targets(after, config)
+    reason = _changed(before, after, now, _targets(before, config), config)
     if reason is None and _unread(after, config) - _unread(before, config):
         reason = "a rendered output can no longer be read"
     if reason is None:
-        reason = _guard(files, edited, texts, kept)
-    if reason is not None:
-        return _Final(f"edits dropped: {reason}", len(_targets(before, config)))
-    return _Final(None, len(_targets(after, config)))
+        reason = _guard(files, edited, texts, chosen)
+    return reason, len(now)
 
 
 def _guard(
@@ -323,10 +367,12 @@ def _reports(
         found.setdefault(a.candidate.path, []).extend(mine)
         if not mine:
             continue
-        if final.reason is not None:
-            unfixable.setdefault(a.candidate.path, []).extend((f, final.reason) for f in mine)
-        else:
+        if id(a) in final.kept:
             fixes.setdefault(a.candidate.path, []).append(a.candidate)
+        else:
+            why = final.dropped.get(id(a)) if final.kept else None
+            reason = f"edit dropped: {why}" if why is not None else (final.reason or NO_SOURCE)
+            unfixable.setdefault(a.candidate.path, []).extend((f, reason) for f in mine)
     for fp, target in targets.items():
         if fp in claimed:
             continue

@@ -211,3 +211,45 @@ def test_a_chart_that_does_not_render_is_not_verified() -> None:
     result = check_chart("app", ["app/Chart.yaml"], lambda path: CHART, refuse, Config())
     assert not result.rendered and result.reports == ()
     assert result.verification.reason == "execution error at (app/templates/x.yaml:1:3): set x"
+
+
+def test_edits_that_fail_together_keep_the_largest_subset_that_verifies(
+    engine: HelmEngine,
+) -> None:
+    # Each value alone only moves its container to Always; both together also add a label,
+    # so the combined render fails the guard: the first edit stands, the second is dropped.
+    files = {
+        "app/Chart.yaml": CHART,
+        "app/values.yaml": b"a: IfNotPresent\nb: IfNotPresent\n",
+        "app/templates/deploy.yaml": b"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+  labels:
+    all-always: {{ and (eq .Values.a "Always") (eq .Values.b "Always") | quote }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: one
+          image: one:1
+          imagePullPolicy: {{ .Values.a }}
+        - name: two
+          image: two:1
+          imagePullPolicy: {{ .Values.b }}
+""",
+    }
+    result, fixed = run(engine, files)
+    assert fixed["app/values.yaml"] == b"a: Always\nb: IfNotPresent\n"
+    [report] = result.reports
+    assert [(f.value_path, f.container) for f in report.findings] == [("a", "one"), ("b", "two")]
+    [(finding, reason)] = report.unfixable
+    assert finding.container == "two"
+    assert reason == (
+        "edit dropped: app/templates/deploy.yaml[0].metadata.labels.all-always changed beyond"
+        " pull policies"
+    )
+    verification = result.verification
+    assert verification.verified and (verification.before, verification.after) == (2, 1)
+    assert verification.reason == "1 of 2 edits dropped: " + reason.removeprefix("edit dropped: ")
+    assert left(engine, fixed) == 1
