@@ -12,7 +12,6 @@ combined again one at a time and each one that breaks the render is dropped with
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -33,12 +32,6 @@ from workers.core.renders import (
 from workers.core.volatile import Volatile
 from workers.core.yamldoc import BOM, encoding_of, strip_bom
 
-# A pull policy written as a line of text that a render carries (a ConfigMap holding the
-# chart's values, an embedded manifest): it counts as a pull policy too, as env vars do.
-POLICY_LINE = re.compile(
-    r"""^([ \t]*(?:-[ \t]+)?["']?[A-Za-z_]*pull_?policy["']?[ \t]*:[ \t]*)[^\r\n]*$""",
-    re.IGNORECASE | re.MULTILINE,
-)
 MAX_CANDIDATES = 60  # renders per chart: one per candidate, three, one per edit if they clash
 NO_SOURCE = "no byte-minimal source edit found that renders it Always"
 KIND = CHART
@@ -130,28 +123,6 @@ def _targets(rendered: Rendered, config: Config) -> dict[str, Finding]:
     }
 
 
-def _changed(
-    before: Rendered,
-    after: Rendered,
-    now: Mapping[str, Finding],
-    targets: Mapping[str, Finding],
-    config: Config,
-) -> str | None:
-    """`difference`, where pull-policy lines inside rendered text (a ConfigMap carrying the
-    values) count as pull policies too; no container may become a target that was not one."""
-    reason = difference(before, after, config)
-    if reason is None:
-        return None
-    if set(now) - set(targets):
-        return reason
-    blind = difference(policy_lines_blind(before), policy_lines_blind(after), config)
-    return reason if blind is not None else None
-
-
-def policy_lines_blind(rendered: Rendered) -> dict[str, str]:
-    return {name: POLICY_LINE.sub(r"\1<policy>", text) for name, text in rendered.items()}
-
-
 def _unread(rendered: Rendered, config: Config) -> set[str]:
     """Rendered outputs the core cannot read (duplicate keys, bad YAML): a fix must add none."""
     return {r.path for r in rendered_reports(rendered, config) if r.skipped is not None}
@@ -193,7 +164,7 @@ def _attribute(
         except (RenderFailed, Unfixable):
             continue
         still = _targets(after, config)
-        if _changed(before, after, still, targets, config) or _unread(after, config) - unread:
+        if difference(before, after, config) or _unread(after, config) - unread:
             continue
         moved = tuple(left.pop(fp) for fp in list(left) if fp not in still)
         if moved:
@@ -271,7 +242,7 @@ def _together(
     except RenderFailed as error:
         return f"the fixed chart does not render: {_reason(error)}", 0
     now = _targets(after, config)
-    reason = _changed(before, after, now, _targets(before, config), config)
+    reason = difference(before, after, config)
     if reason is None and _unread(after, config) - _unread(before, config):
         reason = "a rendered output can no longer be read"
     if reason is None:

@@ -2,8 +2,10 @@
 
 A source edit (a values key, a template line, an overlay patch) is kept only when rendering
 again gives the same objects with pull policies moved to `Always` and nothing else changed.
-The comparison is blind to pull policies: `imagePullPolicy` keys anywhere, and env vars that
-only carry one (an operator's `RELATED_IMAGE_PULL_POLICY`).
+The comparison is blind to pull policies: `imagePullPolicy` keys anywhere, env vars that only
+carry one (an operator's `RELATED_IMAGE_PULL_POLICY`), and lines of text inside a rendered string
+(a ConfigMap carrying the chart's values as YAML or JSON) whose key names a pull policy and whose
+value is a pull policy or empty (`"imagePullPolicy": "",` may become `"Always",`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ KUSTOMIZATION = "kustomization"
 POLICY_KEY = "imagePullPolicy"
 POLICIES = frozenset({"Always", "IfNotPresent", "Never"})
 POLICY_ENV = re.compile(r"(?:^|_)PULL_?POLICY$", re.IGNORECASE)
+# A line of text carrying a pull policy: `pullPolicy: IfNotPresent`, `"imagePullPolicy": "",`,
+# `- image_pull_policy: 'Never'`. Any other value (a template, a word) is compared as it is.
+POLICY_LINE = re.compile(
+    r"""^(?P<key>[ \t]*(?:-[ \t]+)?["']?[A-Za-z_]*pull_?policy["']?[ \t]*:[ \t]*)"""
+    r"""(?P<quote>["']?)(?P<value>(?-i:Always|IfNotPresent|Never)|)(?P=quote)"""
+    r"""(?P<rest>[ \t]*,?[ \t]*(?:#[^\r\n]*)?)$""",
+    re.IGNORECASE | re.MULTILINE,
+)
+POLICY_HINT = re.compile(r"pull_?policy", re.IGNORECASE)
+BLINDED_LINE = r"\g<key><policy>\g<rest>"
 # What a blinded policy env var carries: no YAML value equals it, so a var rewritten to any text
 # (even "<policy>") still differs from a blinded one.
 HIDDEN: Final = object()
@@ -110,7 +122,16 @@ def _blind(value: Any) -> Any:
         return {key: _blind(item) for key, item in value.items() if key != POLICY_KEY}
     if isinstance(value, list):
         return [_blind(item) for item in value]
+    if isinstance(value, str) and POLICY_HINT.search(value):
+        return POLICY_LINE.sub(BLINDED_LINE, value)
     return value
+
+
+def policy_lines(text: str) -> list[str]:
+    """The pull-policy values of `text`'s policy lines, in order ("" for an empty one)."""
+    if not POLICY_HINT.search(text):
+        return []
+    return [match["value"] for match in POLICY_LINE.finditer(text)]
 
 
 def _is_policy_env(value: Mapping[Any, Any]) -> bool:
@@ -164,4 +185,8 @@ def _policy_regression(old: Any, new: Any, where: str) -> str | None:
             found = _policy_regression(a, b, f"{where}[{index}]")
             if found is not None:
                 return found
+    if isinstance(old, str) and isinstance(new, str):
+        for was, now in zip(policy_lines(old), policy_lines(new), strict=False):
+            if was == ALWAYS and now != ALWAYS:
+                return f"{where} (a pull-policy line)"
     return None

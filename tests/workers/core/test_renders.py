@@ -143,3 +143,57 @@ def test_any_value_under_a_policy_key_is_judged_without_error(old: str, new: str
     # Engines render whatever a template writes; the guard must answer, not raise.
     reason = difference(render(old), render(new), Config())
     assert reason is None or isinstance(reason, str)
+
+
+CONFIG_MAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: values}}
+data:
+  values: |-
+    {{
+      "global": {{
+        "hub": "{hub}",
+        "imagePullPolicy": {json},
+        "other": 1
+      }}
+    }}
+  config.yaml: |
+    sidecar:
+      pullPolicy: {yaml}
+"""
+
+
+def config_map(
+    json: str = '""', yaml: str = "IfNotPresent", hub: str = "docker.io"
+) -> dict[str, str]:
+    return {"templates/cm.yaml": CONFIG_MAP.format(json=json, yaml=yaml, hub=hub)}
+
+
+def test_pull_policy_lines_in_rendered_text_count_as_pull_policies() -> None:
+    # istio's values ConfigMap: the chart's values rendered as JSON and YAML text.
+    assert difference(config_map(), config_map('"Always"', "Always"), Config()) is None
+    assert (
+        difference(config_map('"Never"', "''"), config_map('"Always"', '"Always"'), Config())
+        is None
+    )
+
+
+def test_other_text_beside_a_policy_line_is_still_compared() -> None:
+    reason = difference(config_map(), config_map('"Always"', hub="quay.io"), Config())
+    assert reason == "templates/cm.yaml[0].data.values changed beyond pull policies"
+
+
+def test_a_policy_line_is_blind_only_to_pull_policy_values() -> None:
+    # A value that is no pull policy (a template left in text, a word) is compared as it is.
+    reason = difference(config_map(), config_map('"{{ .Values.policy }}"'), Config())
+    assert reason == "templates/cm.yaml[0].data.values changed beyond pull policies"
+    reason = difference(config_map(yaml="IfNotPresent"), config_map(yaml="Sometimes"), Config())
+    assert reason == "templates/cm.yaml[0].data.config.yaml changed beyond pull policies"
+
+
+def test_a_policy_line_moving_away_from_always_is_refused() -> None:
+    reason = difference(config_map(yaml="Always"), config_map(yaml="IfNotPresent"), Config())
+    assert reason == (
+        "templates/cm.yaml[0].data.config.yaml (a pull-policy line) moved away from Always"
+    )
