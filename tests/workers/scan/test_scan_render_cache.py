@@ -4,7 +4,7 @@ the worker's cache, keyed by content, and the fix PR still carries every chart's
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -99,6 +99,26 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> Counter[tuple[str, str]]:
     return counted
 
 
+def recorded_reads(subject: Subject, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every path the scan asks the forge for."""
+    reads: list[str] = []
+    forge: Any = subject.forge
+    one: Callable[..., bytes] = forge.read_file
+    many: Callable[..., dict[str, bytes]] = forge.read_files
+
+    def read_file(repo: object, path: str, sha: str) -> bytes:
+        reads.append(path)
+        return one(repo, path, sha)
+
+    def read_files(repo: object, paths: Sequence[str], sha: str) -> dict[str, bytes]:
+        reads.extend(paths)
+        return many(repo, paths, sha)
+
+    monkeypatch.setattr(forge, "read_file", read_file)
+    monkeypatch.setattr(forge, "read_files", read_files)
+    return reads
+
+
 def run(subject: Subject, cache: ReportCache) -> scan.ScanOutcome:
     job = ScanJob(
         forge=subject.kind, repo=REPO, reason="push", installation_id=subject.ref().installation_id
@@ -115,7 +135,7 @@ def branch_file(subject: Subject, path: str) -> str:
 
 
 def test_a_push_touching_one_chart_renders_only_that_chart(
-    subject: Subject, renders: Counter[tuple[str, str]]
+    subject: Subject, renders: Counter[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subject.seed(TREE)
     cache = ReportCache()
@@ -126,9 +146,12 @@ def test_a_push_touching_one_chart_renders_only_that_chart(
     # y's bump also turns its policy away from Always: the PR must change (and be rewritten).
     bumped = VALUES.format(name="y").replace("'1.0'", "'1.1'").replace("IfNotPresent", "Never")
     subject.fake.push_commit(REPO, "main", {"charts/y/values.yaml": bumped}, "bump y")
+    reads = recorded_reads(subject, monkeypatch)
     second = run(subject, cache)
     assert second.action == "updated"
     assert set(renders) == {("helm", "charts/y")}  # no chart x, no kustomization
+    assert "charts/y/templates/deployment.yaml" in reads
+    assert not [path for path in reads if path.startswith("charts/x/")]  # x is not even read
     # The PR still fixes both charts (x's from the cached result) and the overlay patch.
     assert "pullPolicy: Always" in branch_file(subject, "charts/x/values.yaml")
     fixed_y = branch_file(subject, "charts/y/values.yaml")
