@@ -2,15 +2,16 @@
 
 Candidates are guesses found by reading the sources (values keys, template lines); none is
 trusted until rendering shows what it moves (workers/core/charts.py). Each is one splice in
-one file: a values scalar set to Always, a key inserted into values.yaml, a template literal
-replaced, or an `imagePullPolicy: Always` line inserted after a template's `image:` line.
+one file: a values scalar set to Always, a key inserted into values.yaml (one a template reads,
+or one a helper or `with` block reads relative to the values mapping it is handed), a template
+literal replaced, or an `imagePullPolicy: Always` line inserted after a template's `image:` line.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -35,6 +36,14 @@ IMAGE_LINE = re.compile(
     r"^(?P<indent>[ ]*)(?P<dash>-[ ]+)?image[ \t]*:[ \t]*(?P<value>[^\s|>#].*?)[ \t]*$",
     re.MULTILINE,
 )
+# A helper or `with` block handed a values mapping: `include "app.policy" .Values.image`,
+# `template "x" (.Values.image)`, `with .Values.image`; it reads it relatively (`.pullPolicy`).
+HANDED = re.compile(
+    r"""(?:(?:include|template)[ \t]+"(?P<name>[^"]+)"|(?P<with>with))[ \t]+\(?[ \t]*"""
+    r"""\$?\.Values\.(?P<path>[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)(?![A-Za-z0-9_.])"""
+)
+DEFINE = re.compile(r"""\{\{-?[ \t]*define[ \t]+"(?P<name>[^"]+)"[ \t]*-?\}\}""")
+RELATIVE_REF = re.compile(r"(?<![A-Za-z0-9_$\])\.])\.(?P<key>[A-Za-z0-9_]+)\b(?!\.)")
 ACTION_ONLY = re.compile(r"^[ \t]*\{\{.*\}\}[ \t]*$")
 DEFAULT_STEP = 2
 
@@ -76,13 +85,15 @@ def candidates(root: str, texts: Mapping[str, str]) -> list[Candidate]:
         if body is not None:
             values.extend(_value_scalars(values_path, body, document))
         refs: set[str] = set()
+        templates: dict[str, str] = {}
         for path, text in sorted(texts.items()):
             if not _within(path, _join(chart, TEMPLATE_DIR)):
                 continue  # a sub-chart's templates are under its own directory
-            template = strip_bom(text)[0]
+            template = templates[path] = strip_bom(text)[0]
             literals.extend(_literals(path, template))
             lines.extend(_image_lines(path, template))
             refs.update(_policy_refs(template))
+        refs.update(_handed_refs(templates.values()))
         if body is not None:
             for ref in sorted(refs):
                 found = _insertion(values_path, body, document, ref.split("."))
@@ -222,6 +233,39 @@ def _policy_refs(template: str) -> set[str]:
         match.group("path")
         for match in VALUES_REF.finditer(template)
         if POLICY_NAME.search(match.group("path").rsplit(".", 1)[-1])
+    }
+
+
+def _handed_refs(templates: Iterable[str]) -> set[str]:
+    """`.Values` keys named like a pull policy that a helper or a `with` block reads relative
+    to a values mapping it is handed: `include "app.policy" .Values.image` with a helper that
+    reads `.pullPolicy` gives `image.pullPolicy` (inserted when values.yaml lacks it)."""
+    texts = list(templates)
+    helpers: dict[str, set[str]] = {}
+    for text in texts:
+        marks = list(DEFINE.finditer(text))
+        if not marks:
+            continue
+        ends = [mark.start() for mark in marks[1:]] + [len(text)]
+        for mark, end in zip(marks, ends, strict=True):
+            body = text[mark.end() : end]
+            helpers.setdefault(mark.group("name"), set()).update(_relative_policies(body))
+    refs: set[str] = set()
+    for text in texts:
+        for match in HANDED.finditer(text):
+            if match.group("with") is not None:
+                keys = _relative_policies(text[match.end() :])
+            else:
+                keys = helpers.get(match.group("name"), set())
+            refs.update(f"{match.group('path')}.{key}" for key in keys)
+    return refs
+
+
+def _relative_policies(text: str) -> set[str]:
+    return {
+        match.group("key")
+        for match in RELATIVE_REF.finditer(text)
+        if POLICY_NAME.search(match.group("key"))
     }
 
 

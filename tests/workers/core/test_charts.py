@@ -253,3 +253,30 @@ spec:
     assert verification.verified and (verification.before, verification.after) == (2, 1)
     assert verification.reason == "1 of 2 edits dropped: " + reason.removeprefix("edit dropped: ")
     assert left(engine, fixed) == 1
+
+
+def test_an_absent_key_a_helper_reads_from_the_mapping_it_is_handed(engine: HelmEngine) -> None:
+    # `include "app.pullPolicy" .Values.image` reads `.pullPolicy`, which image lacks: the
+    # helper's default decides, and the key is inserted into the mapping handed to it.
+    files = {
+        "app/Chart.yaml": CHART,
+        "app/values.yaml": b"image:\n  repository: web\nside:\n  repository: side\n",
+        "app/templates/_helpers.tpl": HELPERS,
+        "app/templates/deploy.yaml": deployment(
+            "        - name: web\n          image: web:1\n"
+            '          imagePullPolicy: {{ include "app.pullPolicy" .Values.image | quote }}\n'
+            "        {{- with .Values.side }}\n"
+            "        - name: side\n          image: side:1\n"
+            '          imagePullPolicy: {{ .pullPolicy | default "Never" }}\n'
+            "        {{- end }}\n"
+        ),
+    }
+    result, fixed = run(engine, files)
+    found = sorted((f.value_path, f.container, f.line) for r in result.reports for f in r.findings)
+    assert found == [("image.pullPolicy", "web", 3), ("side.pullPolicy", "side", 5)]
+    assert fixed["app/values.yaml"] == (
+        b"image:\n  repository: web\n  pullPolicy: Always\nside:\n  repository: side\n"
+        b"  pullPolicy: Always\n"
+    )
+    assert result.verification.verified
+    assert left(engine, fixed) == 0
