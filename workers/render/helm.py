@@ -7,6 +7,7 @@ more than MAX_OUTPUT_BYTES kills the child (the next render starts another) and 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import selectors
@@ -34,6 +35,7 @@ def available() -> bool:
     return importlib.util.find_spec("helm_python") is not None
 
 
+@functools.cache
 def version() -> str:
     """The installed helm-python-sdk's version, from its metadata (nothing is loaded)."""
     from importlib import metadata

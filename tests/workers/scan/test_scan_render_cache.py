@@ -189,3 +189,21 @@ def test_without_a_cache_every_scan_renders_everything(
     subject.fake.push_commit(REPO, "main", {"README.md": "hello\n"}, "docs")
     scan.run(subject.forge, job)
     assert renders == first
+
+
+def test_a_known_chart_s_sub_charts_are_neither_read_nor_rendered(
+    subject: Subject, renders: Counter[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = {
+        path.replace("charts/x/", "charts/p/charts/sub/"): text for path, text in chart("x").items()
+    }
+    subject.seed({**chart("p"), **sub})
+    cache = ReportCache()
+    assert run(subject, cache).action == "opened"
+    assert {root for _, root in renders} == {"charts/p"}  # the sub-chart renders with it
+    renders.clear()
+    subject.fake.push_commit(REPO, "main", {"README.md": "hello\n"}, "docs")
+    reads = recorded_reads(subject, monkeypatch)
+    assert run(subject, cache).action == "unchanged"
+    assert not renders
+    assert not [path for path in reads if path.startswith("charts/")]
