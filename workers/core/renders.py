@@ -123,8 +123,28 @@ def _blind(value: Any) -> Any:
     if isinstance(value, list):
         return [_blind(item) for item in value]
     if isinstance(value, str) and POLICY_HINT.search(value):
-        return POLICY_LINE.sub(BLINDED_LINE, value)
+        blind = _BlindText.of(value)
+        return blind if blind.lines else value
     return value
+
+
+@dataclass(frozen=True)
+class _BlindText:
+    """A string with its pull-policy lines' values hidden, and which lines those were: a line
+    rewritten to the placeholder's own text is not mistaken for a blinded one."""
+
+    text: str
+    lines: tuple[int, ...]
+
+    @classmethod
+    def of(cls, value: str) -> _BlindText:
+        lines: list[int] = []
+        line, done = 0, 0
+        for match in POLICY_LINE.finditer(value):
+            line += value.count("\n", done, match.start())
+            done = match.start()
+            lines.append(line)
+        return cls(POLICY_LINE.sub(BLINDED_LINE, value), tuple(lines))
 
 
 def policy_lines(text: str) -> list[str]:
@@ -186,7 +206,8 @@ def _policy_regression(old: Any, new: Any, where: str) -> str | None:
             if found is not None:
                 return found
     if isinstance(old, str) and isinstance(new, str):
-        for was, now in zip(policy_lines(old), policy_lines(new), strict=False):
+        # The blind comparison passed: both have their policy lines on the same lines.
+        for was, now in zip(policy_lines(old), policy_lines(new), strict=True):
             if was == ALWAYS and now != ALWAYS:
                 return f"{where} (a pull-policy line)"
     return None

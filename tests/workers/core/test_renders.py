@@ -197,3 +197,8 @@ def test_a_policy_line_moving_away_from_always_is_refused() -> None:
     assert reason == (
         "templates/cm.yaml[0].data.config.yaml (a pull-policy line) moved away from Always"
     )
+
+
+def test_a_policy_line_rewritten_to_the_placeholder_text_is_still_a_change() -> None:
+    reason = difference(config_map(yaml="IfNotPresent"), config_map(yaml="<policy>"), Config())
+    assert reason == "templates/cm.yaml[0].data.config.yaml changed beyond pull policies"
