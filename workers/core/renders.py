@@ -36,7 +36,6 @@ POLICY_LINE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 POLICY_HINT = re.compile(r"pull_?policy", re.IGNORECASE)
-BLINDED_LINE = r"\g<key><policy>\g<rest>"
 # What a blinded policy env var carries: no YAML value equals it, so a var rewritten to any text
 # (even "<policy>") still differs from a blinded one.
 HIDDEN: Final = object()
@@ -124,27 +123,27 @@ def _blind(value: Any) -> Any:
         return [_blind(item) for item in value]
     if isinstance(value, str) and POLICY_HINT.search(value):
         blind = _BlindText.of(value)
-        return blind if blind.lines else value
+        return blind if len(blind.pieces) > 1 else value
     return value
 
 
 @dataclass(frozen=True)
 class _BlindText:
-    """A string with its pull-policy lines' values hidden, and which lines those were: a line
-    rewritten to the placeholder's own text is not mistaken for a blinded one."""
+    """A string cut at its pull-policy lines' values, which are left out: equal when only those
+    values differ, and a line rewritten to look like a blinded one still differs (it is not
+    cut there)."""
 
-    text: str
-    lines: tuple[int, ...]
+    pieces: tuple[str, ...]
 
     @classmethod
     def of(cls, value: str) -> _BlindText:
-        lines: list[int] = []
-        line, done = 0, 0
+        pieces: list[str] = []
+        done = 0
         for match in POLICY_LINE.finditer(value):
-            line += value.count("\n", done, match.start())
-            done = match.start()
-            lines.append(line)
-        return cls(POLICY_LINE.sub(BLINDED_LINE, value), tuple(lines))
+            pieces.append(value[done : match.start("quote")])
+            done = match.end("value") + len(match["quote"])
+        pieces.append(value[done:])
+        return cls(tuple(pieces))
 
 
 def policy_lines(text: str) -> list[str]:

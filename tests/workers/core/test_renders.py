@@ -202,3 +202,21 @@ def test_a_policy_line_moving_away_from_always_is_refused() -> None:
 def test_a_policy_line_rewritten_to_the_placeholder_text_is_still_a_change() -> None:
     reason = difference(config_map(yaml="IfNotPresent"), config_map(yaml="<policy>"), Config())
     assert reason == "templates/cm.yaml[0].data.config.yaml changed beyond pull policies"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("a: 1\npullPolicy: Never\n", "b: 1\npullPolicy: Always\n"),  # first character
+        ("pullPolicy: Never\nb: 1\n", "pullPolicy: Always\nb: 2\n"),  # after the last line
+        ('pullPolicy: "Never"\n', 'pullPolicy: "Always"x\n'),  # right after the value
+    ],
+    ids=["first-character", "tail", "after-the-value"],
+)
+def test_text_around_policy_lines_is_compared_to_the_last_character(old: str, new: str) -> None:
+    def text(body: str) -> dict[str, str]:
+        block = "".join(f"    {line}\n" for line in body.splitlines())
+        return {"cm.yaml": f"kind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  v: |\n{block}"}
+
+    assert difference(text(old), text(new), Config()) is not None
+    assert difference(text(old), text(old.replace("Never", "Always")), Config()) is None
