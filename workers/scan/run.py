@@ -105,7 +105,7 @@ def run(
     fix = config.mode == Mode.FIX
     files = _Files(forge, repo, head, entries)
     charts: list[Verification] = []
-    with _renderers(plan, job) as renderers:
+    with open_renderers(plan, job) as renderers:
         reports = _scan_cached(plan, files, config, fix, declined, cache, renderers, charts.append)
     skipped = tuple((r.path, r.skipped) for r in reports if r.skipped is not None)
     skipped += tuple((p, "symbolic link: not followed") for p, e in entries.items() if e.is_symlink)
@@ -345,7 +345,7 @@ def _is_kustomization(path: str) -> bool:
 
 
 @contextmanager
-def _renderers(plan: ScanPlan, job: ScanJob) -> Iterator[Renderers | None]:
+def open_renderers(plan: ScanPlan, job: ScanJob) -> Iterator[Renderers | None]:
     """Helm's engine, in its own child process for this scan, when there are charts: the Go
     runtime never lives in a (forked) Celery worker; kubectl kustomize (a process per render)
     when there are kustomizations. Without the `render` extra charts are checked as text,
@@ -365,9 +365,6 @@ def _renderers(plan: ScanPlan, job: ScanJob) -> Iterator[Renderers | None]:
     with ExitStack() as stack:
         engine = stack.enter_context(helm.HelmEngine()) if charts else None
         yield Renderers(helm=engine, kustomize=kustomize.render if kustomizations else None)
-
-
-open_renderers = _renderers  # reviews render the charts and kustomizations a pull request changes
 
 
 def _read_config(
