@@ -1,7 +1,7 @@
 """Onboarding a whole organization on a forge that runs out of requests (not a test; run it).
 
     .venv/bin/python bench/bench_onboarding.py [--repositories 2000] [--limit 5000]
-        [--window 60] [--pushes 5]
+        [--window 60] [--pushes 5] [--workers 0]
 
 The local fake forge holds an installation of N repositories, a tenth of them with a manifest
 (a Deployment without `Always`), and enforces GitHub's primary rate limit per installation token:
@@ -11,6 +11,8 @@ default). The real `pullpolicy serve` (receiver + worker on the embedded queue) 
 pushes to repositories still waiting (one every few seconds). Printed: the time until every
 repository was scanned, the requests the forge counted, the 403 answers for the rate limit, the
 scans paced, and how long each push waited for its scan against how long the backlog took.
+`--workers N` starts N more `pullpolicy worker` processes (two scans at a time each) on the same
+embedded queue and state: they pace on the windows each of them records in the shared state.
 
 The same run is made twice in one command: as built (pacing on the forge's headers, pushes ahead
 of the backlog), then with pacing switched off (`PULLPOLICY_PACE_ON_RATE_LIMITS=false`), what a
@@ -96,6 +98,8 @@ def run(label: str, forge: FakeForge, key: AppKey, args: argparse.Namespace, pac
     forge.limit_rate(args.limit, window_seconds=args.window)
     try:
         bot.start_receiver(embedded_worker=True)
+        for _ in range(args.workers):
+            bot.start_worker()
         started = time.monotonic()
         response = bot.github("installation", github_installation(names, installation))
         assert response.status_code == 202, response.text
@@ -156,6 +160,7 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=60.0, help="seconds (GitHub: 3600)")
     parser.add_argument("--pushes", type=int, default=5)
     parser.add_argument("--push-every", type=float, default=3.0, help="seconds between pushes")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes beside serve's")
     parser.add_argument("--timeout", type=float, default=7200.0)
     args = parser.parse_args()
     key = AppKey.generate()
@@ -172,7 +177,8 @@ def main() -> int:
             forge.stop()
     print(
         f"{args.repositories} repositories (a tenth with a manifest), {args.pushes} pushes during"
-        f" onboarding; the forge allows {args.limit} requests per {args.window:g} s window"
+        f" onboarding; the forge allows {args.limit} requests per {args.window:g} s window;"
+        f" workers: serve's own + {args.workers}"
     )
     print(
         f"{'run':32} {'all scanned':>12} {'requests':>9} {'403s':>5} {'paced':>6}"
