@@ -46,6 +46,7 @@ from workers.forge.base import (
     ReviewComment,
     ReviewForge,
     ReviewThread,
+    TreeEntry,
 )
 from workers.jobs import ScanJob
 from workers.runtime.logs import WORKER_LOGGER_NAME
@@ -190,10 +191,10 @@ def _scan(
     """The changed manifests, one read each, at the head; and the charts and kustomizations
     the pull request changes, rendered as the scan renders them (see review_sources)."""
     present = {f.path: f for f in changed if f.status != "removed"}
-    listed: dict[str, int | None] | None = None
+    listed: dict[str, TreeEntry] | None = None
     if renders_sources(list(present)):
         entries = forge.list_files(repo, head)
-        listed = {entry.path: entry.size for entry in entries if not entry.is_symlink}
+        listed = {entry.path: entry for entry in entries if not entry.is_symlink}
     plan = review_plan(list(present), None if listed is None else list(listed), config)
     files = HeadFiles(forge, repo, head, listed or {})
     files.prefetch([*plan.manifests, *(path for chart in plan.charts for path in chart.files)])

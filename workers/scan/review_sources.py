@@ -17,14 +17,14 @@ from workers.config.model import Config
 from workers.core.kustomizations import KUSTOMIZATION_FILES
 from workers.core.tree import (
     CHART_FILE,
-    MAX_FILE_BYTES,
     TEMPLATE_DIR,
     VALUES_FILE,
     ReadError,
     ScanPlan,
     plan_scan,
 )
-from workers.forge.base import NotFound, RepoRef, ReviewForge
+from workers.forge.base import NotFound, RepoRef, ReviewForge, TreeEntry
+from workers.scan.commit_files import CommitFiles
 
 SOURCE_NAMES = frozenset({CHART_FILE, VALUES_FILE, *KUSTOMIZATION_FILES})
 
@@ -61,36 +61,17 @@ def _under(path: str, root: str) -> bool:
     return not root or path.startswith(f"{root}/")
 
 
-class HeadFiles:
-    """Reads at the pull request's head: what `prefetch` names in one batch (one GraphQL query
-    per hundred files on GitHub), anything else one by one; every read is kept (the review
-    needs each changed file's text beside its fix). A file the tree lists above MAX_FILE_BYTES
-    is never downloaded."""
+class HeadFiles(CommitFiles):
+    """Reads at the pull request's head, every one kept (the review needs each changed file's
+    text beside its fix); a file missing there is unreadable, not an error of the review."""
 
     def __init__(
-        self, forge: ReviewForge, repo: RepoRef, sha: str, sizes: Mapping[str, int | None]
+        self, forge: ReviewForge, repo: RepoRef, sha: str, entries: Mapping[str, TreeEntry]
     ) -> None:
-        self._forge, self._repo, self._sha, self._sizes = forge, repo, sha, sizes
-        self._fetched: dict[str, bytes] = {}
-
-    def prefetch(self, paths: Sequence[str]) -> None:
-        wanted = [p for p in dict.fromkeys(paths) if p not in self._fetched and not self._big(p)]
-        if wanted:
-            self._fetched.update(self._forge.read_files(self._repo, wanted, self._sha))
+        super().__init__(forge, repo, sha, entries, keep_all=True)
 
     def read(self, path: str) -> bytes:
-        if self._big(path):
-            raise ReadError.too_large(MAX_FILE_BYTES)
-        if path not in self._fetched:
-            try:
-                self._fetched[path] = self._forge.read_file(self._repo, path, self._sha)
-            except NotFound:
-                raise ReadError("not found at the pull request's head") from None
-        data = self._fetched[path]
-        if len(data) > MAX_FILE_BYTES:
-            raise ReadError.too_large(MAX_FILE_BYTES)
-        return data
-
-    def _big(self, path: str) -> bool:
-        size = self._sizes.get(path)
-        return size is not None and size > MAX_FILE_BYTES
+        try:
+            return super().read(path)
+        except NotFound:
+            raise ReadError("not found at the pull request's head") from None

@@ -18,7 +18,6 @@ from workers.core.findings import Exempted, FileReport, Finding
 from workers.core.kustomizations import KUSTOMIZATION_FILES, BadKustomization, closure
 from workers.core.renders import Render, Renderers, Verification
 from workers.core.tree import (
-    MAX_FILE_BYTES,
     Chart,
     ReadError,
     ScanPlan,
@@ -40,6 +39,7 @@ from workers.jobs import ScanJob
 from workers.render import helm, kustomize
 from workers.runtime.logs import WORKER_LOGGER_NAME
 from workers.scan import pr
+from workers.scan.commit_files import CommitFiles
 from workers.scan.pr import (
     ALL_STATES,
     Action,
@@ -103,7 +103,7 @@ def run(
     declined = declined_fingerprints(requests) | review_declined()
     plan = plan_scan((p for p, e in entries.items() if not e.is_symlink), config)
     fix = config.mode == Mode.FIX
-    files = _Files(forge, repo, head, entries)
+    files = CommitFiles(forge, repo, head, entries)
     charts: list[Verification] = []
     with open_renderers(plan, job) as renderers:
         reports = _scan_cached(plan, files, config, fix, declined, cache, renderers, charts.append)
@@ -180,7 +180,7 @@ def _report_branch_problem(
 
 def _scan_cached(
     plan: ScanPlan,
-    files: _Files,
+    files: CommitFiles,
     config: Config,
     fix: bool,
     declined: frozenset[str],
@@ -231,7 +231,7 @@ def _scan_cached(
 
 def _cached(
     plan: ScanPlan,
-    files: _Files,
+    files: CommitFiles,
     config: Config,
     declined: frozenset[str],
     digest: str,
@@ -324,7 +324,7 @@ def _kubectl_version() -> str:
     return kustomize.version() or f"kubectl at {kustomize.kubectl()}"
 
 
-def _closure_files(plan: ScanPlan, files: _Files) -> list[str]:
+def _closure_files(plan: ScanPlan, files: CommitFiles) -> list[str]:
     """Every file some kustomization reads: its kustomization files are fetched together
     first, then followed through their bases (a file over the size cap is never fetched)."""
     paths = frozenset(plan.paths)
@@ -377,47 +377,6 @@ def _read_config(
         return parse_config(forge.read_file(repo, CONFIG_FILENAME, sha), source=CONFIG_FILENAME)
     except ConfigError as error:
         return error
-
-
-class _Files:
-    """The scan's reads at one commit: the manifests to scan fetched together up front
-    (`Forge.read_files`, one GraphQL query per hundred files on GitHub), anything else one by
-    one. A file the tree lists above MAX_FILE_BYTES is never downloaded."""
-
-    def __init__(
-        self, forge: Forge, repo: RepoRef, sha: str, entries: dict[str, TreeEntry]
-    ) -> None:
-        self._forge, self._repo, self._sha = forge, repo, sha
-        self.entries = entries
-        self._fetched: dict[str, bytes] = {}
-        self._kept: set[str] = set()  # read more than once (renders): not dropped once read
-
-    def keep(self, paths: Sequence[str]) -> None:
-        self._kept.update(paths)
-
-    def prefetch(self, paths: Sequence[str]) -> None:
-        wanted = [
-            path for path in dict.fromkeys(paths)
-            if path not in self._fetched and not self._too_large(path)
-        ]  # fmt: skip
-        if wanted:
-            self._fetched.update(self._forge.read_files(self._repo, wanted, self._sha))
-
-    def read(self, path: str) -> bytes:
-        if self._too_large(path):
-            raise ReadError.too_large(MAX_FILE_BYTES)
-        data = self._fetched.get(path) if path in self._kept else self._fetched.pop(path, None)
-        if data is None:
-            data = self._forge.read_file(self._repo, path, self._sha)
-            if path in self._kept:
-                self._fetched[path] = data
-        if len(data) > MAX_FILE_BYTES:
-            raise ReadError.too_large(MAX_FILE_BYTES)
-        return data
-
-    def _too_large(self, path: str) -> bool:
-        size = self.entries[path].size
-        return size is not None and size > MAX_FILE_BYTES
 
 
 def _proposal(

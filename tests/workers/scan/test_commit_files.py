@@ -1,6 +1,6 @@
-"""The 5 MiB file cap on forge reads (workers/scan/run.py `_Files`): a file the listing says is
-too large is never downloaded, batched or not; one that turns out too large after download is
-refused too."""
+"""The 5 MiB file cap on forge reads (workers/scan/commit_files.py `CommitFiles`): a file the
+listing says is too large is never downloaded, batched or not; one that turns out too large after
+download is refused too."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from workers.core.tree import MAX_FILE_BYTES, ReadError
 from workers.forge.base import RepoRef, TreeEntry
-from workers.scan.run import _Files
+from workers.scan.commit_files import CommitFiles
 
 REPO = RepoRef("github", "acme/deploys", 1)
 SHA = "0" * 40
@@ -33,7 +33,7 @@ class CountingForge:
 def _read(data: bytes, listed_size: int | None) -> tuple[CountingForge, bytes | ReadError]:
     forge = CountingForge(data)
     entries = {"big.yaml": TreeEntry("big.yaml", "b" * 40, listed_size, "100644")}
-    files = _Files(forge, REPO, SHA, entries)  # type: ignore[arg-type]
+    files = CommitFiles(forge, REPO, SHA, entries)  # type: ignore[arg-type]
     try:
         files.prefetch(["big.yaml"])  # the batched read the scan starts with
         return forge, files.read("big.yaml")
