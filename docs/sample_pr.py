@@ -19,11 +19,11 @@ from workers.core.explain_markdown import code_span
 from workers.forge import github_pulls
 from workers.forge.base import (
     BranchInfo,
+    BranchState,
     ChangeRequest,
     ChangeRequestDraft,
     ChangeRequestState,
     CheckReport,
-    CommitInfo,
     FileChange,
     RateBudget,
     RepoRef,
@@ -93,8 +93,8 @@ class _FirstScanForge:
     def branch(self, repo: RepoRef, branch: str) -> BranchInfo | None:
         return None
 
-    def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
-        return []
+    def branch_state(self, repo: RepoRef, branch: str, base_sha: str) -> BranchState | None:
+        return None
 
     def commit_files(
         self,

@@ -112,7 +112,16 @@ def build_adapter(
 def subject(
     request: pytest.FixtureRequest, fake_forge: FakeForge, app_key: AppKey
 ) -> Iterator[Subject]:
-    kind = str(request.param)
+    yield wired(str(request.param), fake_forge, app_key)
+
+
+@pytest.fixture
+def github_subject(fake_forge: FakeForge, app_key: AppKey) -> Subject:
+    """The GitHub adapter alone, for what only GitHub has (its GraphQL reads)."""
+    return wired("github", fake_forge, app_key)
+
+
+def wired(kind: str, fake_forge: FakeForge, app_key: AppKey) -> Subject:
     fake_forge.register_app(APP_ID, app_key.public_pem)
     fake_forge.add_token(GITLAB_TOKEN)
     clock = MovableClock()
@@ -120,4 +129,4 @@ def subject(
     def build(**options: Any) -> Adapter:
         return build_adapter(kind, fake_forge, app_key, clock, **options)
 
-    yield Subject(kind, fake_forge, clock, build)
+    return Subject(kind, fake_forge, clock, build)

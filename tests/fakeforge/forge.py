@@ -94,14 +94,22 @@ class FakeForge:
         message: str,
         author: tuple[str, str] = HUMAN,
         parent: str | None = None,
+        *,
+        orphan: bool = False,
     ) -> str:
+        """A commit on `parent` (default: the branch's head, else the default branch's), or
+        with no parent at all when `orphan`, force-pushed to `branch`."""
         with self._state.lock:
-            return self._state.push_commit(full_name, branch, files, message, author, parent)
+            return self._state.push_commit(
+                full_name, branch, files, message, author, parent, orphan=orphan
+            )
 
-    def protect_branch(self, full_name: str, branch: str) -> None:
-        """Give `branch` a protection rule (the APIs then show it as protected)."""
+    def protect_branch(self, full_name: str, branch: str, *, ruleset: bool = False) -> None:
+        """Give `branch` a protection rule, or on GitHub make it the target of a ruleset (the
+        APIs then show it as protected)."""
         with self._state.lock:
-            self._state.require_repo(full_name).protected.add(branch)
+            repo = self._state.require_repo(full_name)
+            (repo.ruleset_protected if ruleset else repo.protected).add(branch)
 
     def branch_head(self, full_name: str, branch: str) -> str | None:
         with self._state.lock:
@@ -346,6 +354,19 @@ class FakeForge:
     def graphql_text_limit(self, limit: int) -> None:
         with self._state.lock:
             self._state.graphql_text_limit = limit
+
+    def drop_github_graphql_field(self, name: str) -> None:
+        """GitHub's GraphQL schema lacks the field `name` from now on (an older GitHub
+        Enterprise Server): a query naming it is refused as a whole."""
+        with self._state.lock:
+            self._state.github_graphql_lacks.add(name)
+
+    def forbid_github_graphql_field(self, name: str) -> None:
+        """The caller may not read GitHub GraphQL field `name` from now on: it answers null,
+        and the answer carries an error for it (GitHub's "Resource not accessible by
+        integration"). Only the branch-state query's `rules` heeds this."""
+        with self._state.lock:
+            self._state.github_graphql_forbidden.add(name)
 
     @property
     def not_modified(self) -> int:

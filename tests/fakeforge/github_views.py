@@ -270,7 +270,8 @@ class GitHubView:
                 "self": f"{api}/branches/{name}",
                 "html": f"{self.repo_html(repo)}/tree/{name}",
             },
-            "protected": name in repo.protected,
+            # REST says protected for a ruleset too (its `protection` shows the legacy rule only).
+            "protected": name in repo.protected or name in repo.ruleset_protected,
             "protection": {
                 "enabled": name in repo.protected,
                 "required_status_checks": {

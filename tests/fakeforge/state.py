@@ -43,6 +43,7 @@ class Repository:
     created_at: datetime = field(default_factory=utc_now)
     records: RepoRecords = field(default_factory=RepoRecords)
     protected: set[str] = field(default_factory=set)  # branch names with a protection rule
+    ruleset_protected: set[str] = field(default_factory=set)  # ... targeted by a ruleset (GitHub)
 
     @property
     def owner(self) -> str:
@@ -113,6 +114,8 @@ class ForgeState:
         self.page_size_cap: int | None = None
         self.truncate_trees = False
         self.graphql_text_limit = 512 * 1024  # GraphQL Blob.text beyond this is truncated
+        self.github_graphql_lacks: set[str] = set()  # fields an older GitHub's schema lacks
+        self.github_graphql_forbidden: set[str] = set()  # fields the caller may not read
         self.requests: list[tuple[str, str]] = []
         self.not_modified = 0  # GitHub answers 304 to a matching If-None-Match: not counted
         self.graphql_reads: list[str] = []  # "REV:path" expressions GraphQL queries asked for
@@ -173,10 +176,13 @@ class ForgeState:
         message: str,
         author: tuple[str, str],
         parent: str | None,
+        *,
+        orphan: bool = False,
     ) -> str:
         repository = self.require_repo(full_name)
         current = repository.branch_head(branch)
         base = parent or current or repository.branch_head(repository.default_branch)
+        base = None if orphan else base
         sha = repository.commit(base, repository.file_edits(files), message, Signature.now(*author))
         # Like `git push --force`: a test may rewrite a branch on purpose.
         repository.bare.update_ref(f"refs/heads/{branch}", sha, current)

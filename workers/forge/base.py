@@ -97,6 +97,16 @@ class CommitInfo:
     message: str
 
 
+@dataclass(frozen=True)
+class BranchState:
+    """A branch and its commits since a base commit, as the forge shows them in one read."""
+
+    head: str
+    protected: bool  # as BranchInfo.protected
+    since_base: tuple[CommitInfo, ...] | None  # newest first; None: no history in common
+    complete: bool = True  # False: the forge listed only some of them
+
+
 class CheckConclusion(StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
@@ -234,8 +244,10 @@ class Forge(Protocol):
         """Head and protection of `branch`, or None when it does not exist."""
         ...
 
-    def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
-        """Commits on `branch` that are not on `base_sha`, newest first."""
+    def branch_state(self, repo: RepoRef, branch: str, base_sha: str) -> BranchState | None:
+        """Head and protection of `branch` and its commits that `base_sha` does not reach, or
+        None when it does not exist (GitHub: one GraphQL query; GitLab: the branch, then the
+        comparison)."""
         ...
 
     def commit_files(

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
-from workers.forge.base import CommitInfo, FileChange, NotFound, RepoRef, TreeEntry
+from workers.forge.base import (
+    BranchInfo,
+    BranchState,
+    CommitInfo,
+    FileChange,
+    NotFound,
+    RepoRef,
+    TreeEntry,
+)
 
 T = TypeVar("T")
 
@@ -67,6 +75,26 @@ def read_each(forge: ReadsFiles, repo: RepoRef, paths: Sequence[str], sha: str) 
         with suppress(NotFound):
             contents[path] = forge.read_file(repo, path, sha)
     return contents
+
+
+class ReadsBranches(Protocol):
+    def branch(self, repo: RepoRef, branch: str) -> BranchInfo | None: ...
+
+    def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]: ...
+
+
+def branch_state_by_rest(
+    forge: ReadsBranches, repo: RepoRef, branch: str, base_sha: str
+) -> BranchState | None:
+    """The branch (head, protection), then its commits since `base_sha`: two requests."""
+    info = forge.branch(repo, branch)
+    if info is None:
+        return None
+    try:
+        commits = forge.branch_commits(repo, branch, base_sha)
+    except NotFound:  # no common history with the base (or the branch went meanwhile)
+        return BranchState(info.head, info.protected, since_base=None)
+    return BranchState(info.head, info.protected, tuple(commits))
 
 
 def newest_first(commits: Sequence[CommitInfo]) -> list[CommitInfo]:

@@ -17,6 +17,7 @@ from workers.forge import (
 from workers.forge.base import (
     BranchExists,
     BranchInfo,
+    BranchState,
     ChangedFile,
     ChangeRequest,
     ChangeRequestDraft,
@@ -36,6 +37,7 @@ from workers.forge.base import (
 from workers.forge.common import (
     Listing,
     ListingCache,
+    branch_state_by_rest,
     check_changes,
     newest_first,
     read_each,
@@ -239,6 +241,14 @@ class GitHubForge:
         except NotFound:
             return None
         return BranchInfo(head=str(data["commit"]["sha"]), protected=bool(data.get("protected")))
+
+    def branch_state(self, repo: RepoRef, branch: str, base_sha: str) -> BranchState | None:
+        """One GraphQL query; the branch and the comparison by REST when it cannot answer
+        exactly (see `github_graphql.branch_state`)."""
+        try:
+            return github_graphql.branch_state(self._api(repo), repo.full_name, branch, base_sha)
+        except github_graphql.Unanswered:
+            return branch_state_by_rest(self, repo, branch, base_sha)
 
     def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
         path = f"{self._repo(repo)}/compare/{base_sha}...{quote(branch)}"

@@ -2,6 +2,8 @@
 
 - `overview`: a repository's node id, default branch, head commit and its tree in one query,
   for the first contact with a repository (REST needs the repository, then the branch).
+- `branch_state`: a branch's head, protection, and its commits since the default branch's head,
+  where REST takes the branch, then the comparison.
 - `create_branch_with_commit`: create the bot's branch and write its commit on it in one
   document. Top-level mutation fields run one after another
   (https://spec.graphql.org/October2021/#sec-Mutation): `updateRefs` creates the branch at the
@@ -23,12 +25,14 @@ from typing import Any
 
 from workers.forge.base import (
     BranchExists,
+    BranchState,
     ChangeRequest,
     ChangeRequestState,
+    CommitInfo,
     FileChange,
     ForgeError,
 )
-from workers.forge.common import Listing
+from workers.forge.common import Listing, newest_first
 from workers.forge.github_api import GitHubApi
 from workers.forge.github_git import (
     INLINE_TREE_BYTES,
@@ -56,6 +60,30 @@ query($owner: String!, $name: String!, $branch: String!) {
       nodes {
         number url state title body headRefName baseRefName headRefOid isDraft isCrossRepository
         labels(first: 100) { nodes { name } }
+      }
+    }
+  }
+}
+"""
+
+# `refUpdateRule` is the branch protection rule as a non-admin sees it and `rules` the active
+# rulesets' rules for the ref (https://docs.github.com/en/graphql/reference/objects#ref): REST's
+# `protected` is true for either. `compare` is made from the default branch as it is now.
+BRANCH_STATE = """
+query($owner: String!, $name: String!, $ref: String!, $branch: String!) {
+  repository(owner: $owner, name: $name) {
+    ref(qualifiedName: $ref) {
+      target { oid }
+      refUpdateRule { pattern }
+      rules(first: 1) { totalCount }
+    }
+    defaultBranchRef {
+      target { oid }
+      compare(headRef: $branch) {
+        commits(first: 100) {
+          totalCount
+          nodes { oid message parents(first: 10) { nodes { oid } } author { name email } }
+        }
       }
     }
   }
@@ -108,6 +136,51 @@ def overview(api: GitHubApi, full_name: str, pulls_from: str | None = None) -> O
                 key=lambda pull: -pull.number,
             )
         ),
+    )
+
+
+class Unanswered(Exception):
+    """GraphQL could not say exactly what REST would: the caller asks REST."""
+
+
+def branch_state(api: GitHubApi, full_name: str, branch: str, base_sha: str) -> BranchState | None:
+    """One query for what `branch`, then `compare/base...branch` say by REST. Unanswered when
+    the answer is not exactly that: the default branch no longer at `base_sha` (the comparison
+    is made from the branch as it is now), or any error (a field this GitHub lacks or this
+    token may not read)."""
+    owner, _, name = full_name.partition("/")
+    variables = {"owner": owner, "name": name, "ref": f"refs/heads/{branch}", "branch": branch}
+    answer = api.graphql(BRANCH_STATE, variables)
+    repository = (answer.get("data") or {}).get("repository")
+    if answer.get("errors") or not isinstance(repository, dict):
+        raise Unanswered(f"github {full_name}: the branch query was not answered")
+    ref = repository.get("ref")
+    if ref is None:
+        return None
+    default = repository.get("defaultBranchRef") or {}
+    if (default.get("target") or {}).get("oid") != base_sha:
+        raise Unanswered(f"github {full_name}: the default branch moved")
+    protected = ref.get("refUpdateRule") is not None or bool(
+        (ref.get("rules") or {}).get("totalCount")
+    )
+    head = str(ref["target"]["oid"])
+    comparison = default.get("compare")
+    if comparison is None:  # no common ancestor
+        return BranchState(head, protected, since_base=None)
+    listed = comparison["commits"]
+    commits = [_commit(node) for node in listed.get("nodes") or []]
+    complete = int(listed.get("totalCount", 0)) <= len(commits)
+    return BranchState(head, protected, tuple(newest_first(commits)), complete)
+
+
+def _commit(data: dict[str, Any]) -> CommitInfo:
+    author = data.get("author") or {}
+    return CommitInfo(
+        sha=str(data["oid"]),
+        parents=tuple(str(p["oid"]) for p in (data.get("parents") or {}).get("nodes") or []),
+        author_name=str(author.get("name") or ""),
+        author_email=str(author.get("email") or ""),
+        message=str(data.get("message") or ""),
     )
 
 

@@ -13,6 +13,7 @@ from workers.forge import gitlab_blobs, gitlab_mrs, gitlab_reviews
 from workers.forge.base import (
     BranchExists,
     BranchInfo,
+    BranchState,
     ChangedFile,
     ChangeRequest,
     ChangeRequestDraft,
@@ -32,6 +33,7 @@ from workers.forge.base import (
 from workers.forge.common import (
     Listing,
     ListingCache,
+    branch_state_by_rest,
     check_changes,
     newest_first,
     read_each,
@@ -174,6 +176,9 @@ class GitLabForge:
         except NotFound:
             return None
         return BranchInfo(head=str(data["commit"]["id"]), protected=bool(data.get("protected")))
+
+    def branch_state(self, repo: RepoRef, branch: str, base_sha: str) -> BranchState | None:
+        return branch_state_by_rest(self, repo, branch, base_sha)
 
     def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
         params = {"from": base_sha, "to": branch}

@@ -31,7 +31,6 @@ from workers.forge.base import (
     Conflict,
     FileChange,
     Forge,
-    NotFound,
     RepoRef,
     Transient,
 )
@@ -171,14 +170,13 @@ class _BranchFound(Exception):
 def branch_facts(forge: Forge, repo: RepoRef, branch: str, base_sha: str) -> BranchFacts:
     """What the forge shows of `branch` now: its head, protection, and how many of its commits
     since `base_sha` (the default branch's head) are not the bot's."""
-    info = forge.branch(repo, branch)
-    if info is None:
+    state = forge.branch_state(repo, branch, base_sha)
+    if state is None:
         return BranchFacts(head=None)
-    try:
-        commits = forge.branch_commits(repo, branch, base_sha)
-    except NotFound:  # no common history with the default branch (or gone meanwhile)
-        return BranchFacts(info.head, info.protected, foreign_commits=1)
-    return BranchFacts(info.head, info.protected, _foreign_count(commits, info.head))
+    if state.since_base is None:  # no common history with the default branch
+        return BranchFacts(state.head, state.protected, foreign_commits=1)
+    foreign = _foreign_count(state.since_base, state.head, state.complete)
+    return BranchFacts(state.head, state.protected, foreign)
 
 
 def _act(
@@ -293,9 +291,9 @@ def _same(request: ChangeRequest, body: str) -> bool:
     return body_digest(request.body) == body_digest(body)
 
 
-def _foreign_count(commits: Sequence[CommitInfo], head: str) -> int:
-    """Commits that are not the bot's; a list that does not reach the head (the forge cut it
-    short) cannot prove the rest are ours, so it counts as one more foreign commit."""
+def _foreign_count(commits: Sequence[CommitInfo], head: str, complete: bool) -> int:
+    """Commits that are not the bot's; a list the forge cut short (said so, or does not reach
+    the head) cannot prove the rest are ours, so it counts as one more foreign commit."""
     foreign = sum(BOT_TRAILER not in commit.message for commit in commits)
-    complete = not commits or any(commit.sha == head for commit in commits)
+    complete = complete and (not commits or any(commit.sha == head for commit in commits))
     return foreign if complete else foreign + 1

@@ -232,7 +232,7 @@ def test_branch_shows_head_and_protection(subject: Subject) -> None:
     assert subject.forge.branch(repo, "release/1") == BranchInfo(head, protected=True)
 
 
-def test_branch_commits_lists_commits_beyond_base_newest_first(subject: Subject) -> None:
+def test_branch_state_lists_commits_beyond_base_newest_first(subject: Subject) -> None:
     repo = subject.seed(FILES)
     _, head = subject.forge.default_branch(repo)
     change = [FileChange("k8s/app/deployment.yaml", FIXED)]
@@ -240,12 +240,37 @@ def test_branch_commits_lists_commits_beyond_base_newest_first(subject: Subject)
     human = subject.fake.push_commit(
         REPO, BOT_BRANCH, {"n.txt": "n"}, "human tweak", author=("Ann", "ann@example.com")
     )
-    commits = subject.forge.branch_commits(repo, BOT_BRANCH, head)
+    state = subject.forge.branch_state(repo, BOT_BRANCH, head)
+    assert state is not None and state.since_base is not None
+    assert (state.head, state.protected, state.complete) == (human, False, True)
+    commits = state.since_base
     assert [c.sha for c in commits] == [human, ours]
     assert (commits[0].author_name, commits[0].author_email) == ("Ann", "ann@example.com")
     assert commits[0].message.strip() == "human tweak"
     assert commits[0].parents == (ours,)
-    assert subject.forge.branch_commits(repo, "main", head) == []
+    on_main = subject.forge.branch_state(repo, "main", head)
+    assert on_main is not None and (on_main.head, on_main.since_base) == (head, ())
+    assert subject.forge.branch_state(repo, "nope", head) is None
+
+
+def test_branch_state_shows_protection(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    _, head = subject.forge.default_branch(repo)
+    subject.fake.push_commit(REPO, BOT_BRANCH, {"x": "x"}, "someone's")
+    subject.fake.protect_branch(REPO, BOT_BRANCH)
+    state = subject.forge.branch_state(repo, BOT_BRANCH, head)
+    assert state is not None and state.protected
+
+
+def test_branch_state_without_common_history(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    _, head = subject.forge.default_branch(repo)
+    orphan = subject.fake.push_commit(REPO, BOT_BRANCH, {"x": "x"}, "orphan", orphan=True)
+    state = subject.forge.branch_state(repo, BOT_BRANCH, head)
+    assert state is not None and state.head == orphan
+    # GitHub: no comparison can be made; GitLab compares the two heads straight.
+    listed = None if state.since_base is None else [c.sha for c in state.since_base]
+    assert listed == (None if subject.kind == "github" else [orphan])
 
 
 def test_delete_branch_is_idempotent(subject: Subject) -> None:

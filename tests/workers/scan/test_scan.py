@@ -383,19 +383,19 @@ def test_a_push_between_the_check_and_the_write_is_never_overwritten(subject: Su
     subject.seed({"k8s/web.yaml": DEPLOYMENT})
     run(subject)
     subject.fake.push_commit(REPO, "main", {"k8s/job.yaml": JOB}, "add a job")
-    checked = subject.forge.branch_commits
+    checked = subject.forge.branch_state
     pushed: list[str] = []
 
     def then_someone_pushes(*args: object, **kwargs: object) -> object:
-        commits = checked(*args, **kwargs)  # type: ignore[arg-type]
+        state = checked(*args, **kwargs)  # type: ignore[arg-type]
         pushed.append(subject.fake.push_commit(REPO, DEFAULT_BRANCH, {"NOTES.md": "x\n"}, "mine"))
-        return commits
+        return state
 
-    subject.forge.branch_commits = then_someone_pushes  # type: ignore[method-assign,assignment]
+    subject.forge.branch_state = then_someone_pushes  # type: ignore[method-assign,assignment]
     with pytest.raises(Transient):  # retried by the task: the next attempt decides afresh
         run(subject)
     assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
-    subject.forge.branch_commits = checked  # type: ignore[method-assign]
+    subject.forge.branch_state = checked  # type: ignore[method-assign]
     assert run(subject).action == "hands-off"
     assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
 

@@ -1,0 +1,105 @@
+"""GitHub's GraphQL reads of a branch: one query where REST takes two, and REST whenever the
+query cannot answer exactly what REST would."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.forge_subjects import REPO, Subject
+from workers.forge.base import FileChange
+from workers.forge.github import GitHubForge
+from workers.scan.pr import BOT_TRAILER, branch_facts
+
+BRANCH = "pullpolicy/image-pull-policy"
+FILES: dict[str, bytes | str] = {"k8s/pod.yaml": "kind: Pod\n", "README.md": "# r\n"}
+
+
+@pytest.fixture
+def github(github_subject: Subject) -> Subject:
+    return github_subject
+
+
+def bot_commit(subject: Subject, base: str) -> str:
+    change = [FileChange("k8s/pod.yaml", b"kind: Pod # fixed\n")]
+    message = f"fix\n\n{BOT_TRAILER}\n"
+    repo = subject.ref()
+    return subject.forge.commit_files(repo, BRANCH, base, change, message, expected_head=None)
+
+
+def paths(subject: Subject) -> list[str]:
+    return [path.removeprefix("/api/v3/repos/acme/deploys") for _, path in subject.fake.requests]
+
+
+def test_the_branch_and_its_commits_are_one_query(github: Subject) -> None:
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo)
+    ours = bot_commit(github, head)
+    github.reset_counts()
+    facts = branch_facts(github.forge, repo, BRANCH, head)
+    assert (facts.head, facts.protected, facts.foreign_commits) == (ours, False, 0)
+    assert paths(github) == ["/api/graphql"]
+
+
+def test_a_moved_default_branch_is_compared_by_rest_with_the_scanned_head(
+    github: Subject,
+) -> None:
+    """The query compares with the default branch as it is now; rewound below the scanned head,
+    that comparison would count the scanned head itself as someone's commit on the branch."""
+    repo = github.seed(FILES)
+    _, first = github.forge.default_branch(repo)
+    scanned = github.fake.push_commit(REPO, "main", {"README.md": "# two\n"}, "two")
+    ours = bot_commit(github, scanned)
+    github.fake.push_commit(REPO, "main", {"README.md": "# rewound\n"}, "again", parent=first)
+    github.reset_counts()
+    facts = branch_facts(github.forge, repo, BRANCH, scanned)
+    assert (facts.head, facts.foreign_commits) == (ours, 0)
+    rest = [f"/branches/{BRANCH}", f"/compare/{scanned}...{BRANCH}"]
+    assert paths(github) == ["/api/graphql", *rest]
+
+
+def test_a_github_without_rulesets_in_graphql_is_asked_by_rest(github: Subject) -> None:
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo)
+    github.fake.push_commit(REPO, BRANCH, {"x": "x"}, "someone's")
+    github.fake.protect_branch(REPO, BRANCH)
+    github.fake.drop_github_graphql_field("rules")
+    github.reset_counts()
+    facts = branch_facts(github.forge, repo, BRANCH, head)
+    assert (facts.protected, facts.foreign_commits) == (True, 1)
+    assert len(paths(github)) == 3  # the refused query, the branch, the comparison
+
+
+def test_more_commits_than_one_page_are_not_all_the_bots(github: Subject) -> None:
+    """A comparison GitHub lists only in part cannot prove every commit is the bot's."""
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo)
+    for number in range(101):
+        files = {"k8s/pod.yaml": f"kind: Pod # {number}\n"}
+        github.fake.push_commit(REPO, BRANCH, files, f"fix {number}\n\n{BOT_TRAILER}\n")
+    assert isinstance(github.forge, GitHubForge)
+    state = github.forge.branch_state(repo, BRANCH, head)
+    assert state is not None and state.since_base is not None
+    assert (len(state.since_base), state.complete) == (100, False)
+    assert branch_facts(github.forge, repo, BRANCH, head).foreign_commits == 1
+
+
+def test_a_ruleset_makes_the_branch_protected(github: Subject) -> None:
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo)
+    github.fake.push_commit(REPO, BRANCH, {"x": "x"}, "someone's")
+    github.fake.protect_branch(REPO, BRANCH, ruleset=True)
+    github.reset_counts()
+    assert branch_facts(github.forge, repo, BRANCH, head).protected
+    assert paths(github) == ["/api/graphql"]
+
+
+def test_rulesets_the_app_may_not_read_are_asked_by_rest(github: Subject) -> None:
+    """An answer with errors is partial (here: no rulesets), so it is not taken as it is."""
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo)
+    github.fake.push_commit(REPO, BRANCH, {"x": "x"}, "someone's")
+    github.fake.protect_branch(REPO, BRANCH, ruleset=True)
+    github.fake.forbid_github_graphql_field("rules")
+    github.reset_counts()
+    assert branch_facts(github.forge, repo, BRANCH, head).protected
+    assert len(paths(github)) == 3  # the partial answer, the branch, the comparison
