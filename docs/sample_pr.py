@@ -72,7 +72,9 @@ class _FirstScanForge:
     def rate_limits(self) -> dict[str, RateBudget]:
         return {}
 
-    def default_branch(self, repo: RepoRef, *, requests_from: str | None = None) -> tuple[str, str]:
+    def default_branch(
+        self, repo: RepoRef, *, requests_from: str | None = None, head_hint: str | None = None
+    ) -> tuple[str, str]:
         return SAMPLE_BRANCH, self.head
 
     def list_files(self, repo: RepoRef, sha: str) -> list[TreeEntry]:

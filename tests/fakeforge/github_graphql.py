@@ -1,7 +1,8 @@
 """GitHub's GraphQL endpoint (`/api/graphql`, as on GitHub Enterprise), for one mutation,
 `updateRefs` (GitHub's compare-and-swap on refs), many files' contents by `object(expression:)`
-(github_graphql_blobs.py), a branch's state (github_graphql_branches.py), and the repository
-overview and the branch + commit + pull request document (github_graphql_writes.py). No query
+(github_graphql_blobs.py), and the repository overview (with a branch's state:
+github_graphql_branches.py) and the branch + commit + pull request document
+(github_graphql_writes.py). No query
 parser: the mutation's document must name `updateRefs` and pass its input as the variables
 `repositoryId` and `refUpdates`.
 
@@ -17,7 +18,6 @@ from typing import Any
 
 from tests.fakeforge.github_common import json_object
 from tests.fakeforge.github_graphql_blobs import blob_query, is_blob_query
-from tests.fakeforge.github_graphql_branches import branch_state, is_branch_state
 from tests.fakeforge.github_graphql_writes import (
     is_open_pull_request,
     is_overview,
@@ -46,8 +46,6 @@ class GitHubGraphQlRoutes:
             if isinstance(query, str) and re.search(rf"\b{field}\s*[({{]", query):
                 # As GitHub answers a document naming a field its schema does not have.
                 return _errors(f"Field '{field}' doesn't exist on type", kind="undefinedField")
-        if isinstance(query, str) and is_branch_state(query):
-            return branch_state(self.state, call, variables)
         if isinstance(query, str) and is_overview(query):
             return overview(self.state, call, query, variables)
         if isinstance(query, str) and is_blob_query(query):
@@ -57,8 +55,7 @@ class GitHubGraphQlRoutes:
         if not isinstance(query, str) or "updateRefs" not in query:
             return _errors(
                 "the fake forge serves only updateRefs, createCommitOnBranch with "
-                "createPullRequest, the repository overview, a branch's state and "
-                "object(expression:) reads"
+                "createPullRequest, the repository overview and object(expression:) reads"
             )
         if "update-refs-preview" not in call.request.headers.get("accept", ""):
             # As GitHub answers a query using a preview's field without its media type.

@@ -1,13 +1,13 @@
-"""One branch's state in one GraphQL query: `repository { ref(qualifiedName:) { target { oid }
-refUpdateRule rules } defaultBranchRef { target { oid } compare(headRef:) { commits } } }`.
+"""A branch's state in the repository query: `ref(qualifiedName:) { target { oid }
+refUpdateRule rules }` and `defaultBranchRef { compare(headRef:) { commits } }`.
 
 What GitHub documents (https://docs.github.com/en/graphql/reference/objects#ref): `ref` is null
 when the ref does not exist; `refUpdateRule` is the branch protection rule that applies to it,
 as a non-admin sees it (null: none); `rules` lists the active rulesets' rules for it;
 `Ref.compare(headRef:)` compares the ref as the base with another head ("if the comparison can
 be made": null without a common ancestor), its `commits` being the head's commits that the base
-does not reach, oldest first, `totalCount` all of them. No query parser: the query must pass
-`$owner`, `$name`, `$ref` (the qualified name) and `$branch` (the compare's head).
+does not reach, oldest first, `totalCount` all of them. No query parser: the query passes
+`$ref` (the qualified name) and `$branch` (the compare's head).
 """
 
 from __future__ import annotations
@@ -16,50 +16,39 @@ from typing import Any
 
 from tests.fakeforge.state import ForgeState, Repository
 from tests.fakeforge.store import CommitInfo
-from tests.fakeforge.web import ApiCall, Response, json_response
 
 PAGE = 100  # the connection's largest page, and what the query asks for
 FORBIDDEN = "Resource not accessible by integration"
 
-
-def is_branch_state(query: str) -> bool:
-    return "compare(headRef:" in query and "ref(qualifiedName:" in query
+Errors = list[dict[str, Any]]
 
 
-def branch_state(state: ForgeState, call: ApiCall, variables: Any) -> Response:
-    variables = variables if isinstance(variables, dict) else {}
-    full_name = f"{variables.get('owner')}/{variables.get('name')}"
-    repo = state.repo(full_name)
-    if repo is None or call.principal is None or not call.principal.can_see(full_name):
-        message = f"Could not resolve to a Repository with the name '{full_name}'."
-        errors = [{"type": "NOT_FOUND", "path": ["repository"], "message": message}]
-        return json_response(200, {"data": {"repository": None}, "errors": errors})
-    qualified, branch = variables.get("ref"), variables.get("branch")
-    if not isinstance(qualified, str) or not isinstance(branch, str):
-        return json_response(200, {"data": None, "errors": [{"message": "$ref, $branch needed"}]})
+def asks_for_ref(query: str) -> bool:
+    return "ref(qualifiedName:" in query
+
+
+def asks_for_compare(query: str) -> bool:
+    return "compare(headRef:" in query
+
+
+def ref(
+    state: ForgeState, repo: Repository, qualified: str, errors: Errors
+) -> dict[str, Any] | None:
     name = qualified.removeprefix("refs/heads/")
     head = repo.branch_head(name)
-    ref = None
-    errors = []
-    if head is not None:
-        rule = {"pattern": name} if name in repo.protected else None
-        rules: dict[str, int] | None = {"totalCount": int(name in repo.ruleset_protected)}
-        if "rules" in state.github_graphql_forbidden:
-            rules = None
-            path = ["repository", "ref", "rules"]
-            errors.append({"type": "FORBIDDEN", "path": path, "message": FORBIDDEN})
-        ref = {"target": {"oid": head}, "refUpdateRule": rule, "rules": rules}
-    base = repo.branch_head(repo.default_branch)
-    default = None
-    if base is not None:
-        default = {"target": {"oid": base}, "compare": _compare(repo, base, branch)}
-    body: dict[str, Any] = {"data": {"repository": {"ref": ref, "defaultBranchRef": default}}}
-    if errors:  # GraphQL answers what it can and says what it could not
-        body["errors"] = errors
-    return json_response(200, body)
+    if head is None:
+        return None
+    rule = {"pattern": name} if name in repo.protected else None
+    rules: dict[str, int] | None = {"totalCount": int(name in repo.ruleset_protected)}
+    if "rules" in state.github_graphql_forbidden:
+        rules = None  # GraphQL answers what it can and says what it could not
+        errors.append(
+            {"type": "FORBIDDEN", "path": ["repository", "ref", "rules"], "message": FORBIDDEN}
+        )
+    return {"target": {"oid": head}, "refUpdateRule": rule, "rules": rules}
 
 
-def _compare(repo: Repository, base: str, head_ref: str) -> dict[str, Any] | None:
+def compare(repo: Repository, base: str, head_ref: str) -> dict[str, Any] | None:
     head = repo.bare.resolve_commit(head_ref)
     if head is None or repo.bare.merge_base(base, head) is None:
         return None

@@ -5,8 +5,10 @@ top-level mutation fields).
 
 No query parser, like the rest of the fake's GraphQL: the overview must read
 `repository(owner: $owner, name: $name)` and name `defaultBranchRef`, and answers
-`pullRequests(headRefName: $branch)` when it names that too; the write document takes
-its inputs as the variables `refUpdates` (with `repositoryId`), `commit` and `pull`.
+`pullRequests(headRefName: $branch)`, `ref(qualifiedName: $ref)` and the default branch's
+`compare(headRef: $branch)` when it names them too (github_graphql_branches.py); the write
+document takes its inputs as the variables `refUpdates` (with `repositoryId`), `commit` and
+`pull`.
 
 As on GitHub (https://docs.github.com/en/graphql/reference/mutations#createcommitonbranch):
 the commit needs the branch to exist and to be at `expectedHeadOid`; every file it adds gets
@@ -21,6 +23,7 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
+from tests.fakeforge import github_graphql_branches as branches
 from tests.fakeforge.github_common import caller_login, view
 from tests.fakeforge.github_views import node_id
 from tests.fakeforge.records import ChangeRequest
@@ -45,21 +48,30 @@ def overview(state: ForgeState, call: ApiCall, query: str, variables: Any) -> Re
     repo = state.repo(full_name)
     if repo is None or call.principal is None or not call.principal.can_see(full_name):
         message = f"Could not resolve to a Repository with the name '{full_name}'."
-        errors = [{"type": "NOT_FOUND", "path": ["repository"], "message": message}]
-        return json_response(200, {"data": {"repository": None}, "errors": errors})
+        missing = [{"type": "NOT_FOUND", "path": ["repository"], "message": message}]
+        return json_response(200, {"data": {"repository": None}, "errors": missing})
     head = repo.branch_head(repo.default_branch)
-    ref = None
+    default: dict[str, Any] | None = None
+    errors: branches.Errors = []
     if head is not None:
         tree = repo.bare.resolve_tree(head)
         target = {"oid": head, "tree": {"oid": tree}}
-        ref = {"name": repo.default_branch, "target": target}
-    answer: dict[str, Any] = {"id": node_id("Repository", repo.github_id), "defaultBranchRef": ref}
+        default = {"name": repo.default_branch, "target": target}
+    answer: dict[str, Any] = {"id": node_id("Repository", repo.github_id)}
+    for name, needs in (("branch", "pullRequests("), ("ref", "ref(qualifiedName:")):
+        if needs in query and not isinstance(variables.get(name), str):
+            return json_response(200, {"data": None, "errors": [{"message": f"${name} needed"}]})
+    if default is not None and branches.asks_for_compare(query):
+        default["compare"] = branches.compare(repo, str(head), variables["branch"])
+    answer["defaultBranchRef"] = default
     if "pullRequests(" in query:
-        branch = variables.get("branch")
-        if not isinstance(branch, str):
-            return json_response(200, {"data": None, "errors": [{"message": "$branch needed"}]})
-        answer["pullRequests"] = {"nodes": _pulls(call, repo, branch)}
-    return json_response(200, {"data": {"repository": answer}})
+        answer["pullRequests"] = {"nodes": _pulls(call, repo, variables["branch"])}
+    if branches.asks_for_ref(query):
+        answer["ref"] = branches.ref(state, repo, variables["ref"], errors)
+    body: dict[str, Any] = {"data": {"repository": answer}}
+    if errors:
+        body["errors"] = errors
+    return json_response(200, body)
 
 
 def _pulls(call: ApiCall, repo: Repository, branch: str) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "tests/workers/core/test_overlays.py",
     ),
     "workers/tasks/pacing.py": ("tests/workers/tasks/test_pacing.py",),
+    "workers/scan/pr_decision.py": ("tests/workers/scan/test_pr_decision.py",),
     "bot/webhooks/verify.py": ("tests/bot/webhooks/test_verify.py",),
     "bot/webhooks/events.py": ("tests/bot/webhooks/test_events.py",),
     "bot/webhooks/receiver.py": (

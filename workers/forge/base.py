@@ -219,10 +219,13 @@ class Forge(Protocol):
         an answer said."""
         ...
 
-    def default_branch(self, repo: RepoRef, *, requests_from: str | None = None) -> tuple[str, str]:
+    def default_branch(
+        self, repo: RepoRef, *, requests_from: str | None = None, head_hint: str | None = None
+    ) -> tuple[str, str]:
         """(branch name, head sha) of the default branch. `requests_from` names the branch
-        whose change requests `find_change_requests` is asked for next: a forge may read them
-        in the same request (GitHub's first contact with a repository does)."""
+        whose change requests `find_change_requests` and whose state `branch_state` are asked
+        for next: a forge may read them in the same request (GitHub does at its first contact
+        with a repository, and when `head_hint`, the head a push named, is new to it)."""
         ...
 
     def list_files(self, repo: RepoRef, sha: str) -> list[TreeEntry]:

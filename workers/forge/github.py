@@ -107,6 +107,10 @@ class GitHubForge:
         self._repositories: dict[str, tuple[str, str]] = {}  # default branch, node id
         # pull requests the overview read, by repository: (source branch, newest first)
         self._prefetched: dict[str, tuple[str, tuple[ChangeRequest, ...]]] = {}
+        # the branch state the overview read, by repository: (branch, base, state)
+        self._branch_states: dict[str, tuple[str, str, BranchState | None]] = {}
+        self._heads: dict[str, str] = {}  # the default branch head last seen, by repository
+        self._branch_by_rest: set[int | None] = set()  # installations GraphQL cannot answer for
 
     @property
     def body_limit(self) -> int:
@@ -153,17 +157,25 @@ class GitHubForge:
 
     # -- branches and files --------------------------------------------------------------
 
-    def default_branch(self, repo: RepoRef, *, requests_from: str | None = None) -> tuple[str, str]:
-        """The first time a repository is seen, one GraphQL query names its node id, default
-        branch, head and tree, and the pull requests from `requests_from`: the next
-        `find_change_requests` for that branch, in this scan, takes them from there. Afterwards
-        one conditional request: the branch answer names the head's tree too, so a head whose
-        tree was listed before is not listed again."""
+    def default_branch(
+        self, repo: RepoRef, *, requests_from: str | None = None, head_hint: str | None = None
+    ) -> tuple[str, str]:
+        """The first time a repository is seen, and when `head_hint` (the head a push named)
+        is not the head last seen, one GraphQL query names its node id, default branch, head
+        and tree, and the pull requests from `requests_from` and that branch's state: the next
+        `find_change_requests` and `branch_state` for that branch, in this scan, take them
+        from there. Otherwise one conditional request, which GitHub answers 304 for free when
+        nothing moved: the branch answer names the head's tree too, so a head whose tree was
+        listed before is not listed again."""
         self._prefetched.pop(repo.full_name, None)  # never outlives the scan that read it
-        if repo.full_name not in self._repositories:
+        self._branch_states.pop(repo.full_name, None)
+        moved = head_hint is not None and head_hint != self._heads.get(repo.full_name)
+        if repo.full_name not in self._repositories or (requests_from is not None and moved):
             seen = self._overview(repo, requests_from)
             if requests_from is not None:
                 self._prefetched[repo.full_name] = (requests_from, seen.pulls)
+            if requests_from is not None and seen.branch_read and seen.head is not None:
+                self._branch_states[repo.full_name] = (requests_from, seen.head, seen.branch)
             name, head, tree = seen.default_branch, seen.head, seen.tree
         else:
             name = self._default_branch_name(repo)
@@ -176,6 +188,7 @@ class GitHubForge:
             tree = str(data["commit"]["commit"]["tree"]["sha"]) if data else None
         if head is None or tree is None:
             raise NotFound(f"github {repo.full_name}: default branch {name} has no commits")
+        self._heads[repo.full_name] = head
         self._listings.alias(repo, head, _tree_key(tree))
         return name, head
 
@@ -192,7 +205,12 @@ class GitHubForge:
         return self._repositories[repo.full_name]
 
     def _overview(self, repo: RepoRef, pulls_from: str | None = None) -> github_graphql.Overview:
-        seen = github_graphql.overview(self._api(repo), repo.full_name, pulls_from)
+        api, with_branch = self._api(repo), repo.installation_id not in self._branch_by_rest
+        try:
+            seen = github_graphql.overview(api, repo.full_name, pulls_from, with_branch=with_branch)
+        except github_graphql.Unsupported:
+            self._branch_by_rest.add(repo.installation_id)
+            seen = github_graphql.overview(api, repo.full_name, pulls_from)
         self._repositories[repo.full_name] = (seen.default_branch, seen.node_id)
         return seen
 
@@ -243,12 +261,23 @@ class GitHubForge:
         return BranchInfo(head=str(data["commit"]["sha"]), protected=bool(data.get("protected")))
 
     def branch_state(self, repo: RepoRef, branch: str, base_sha: str) -> BranchState | None:
-        """One GraphQL query; the branch and the comparison by REST when it cannot answer
-        exactly (see `github_graphql.branch_state`)."""
-        try:
-            return github_graphql.branch_state(self._api(repo), repo.full_name, branch, base_sha)
-        except github_graphql.Unanswered:
-            return branch_state_by_rest(self, repo, branch, base_sha)
+        """What this scan's overview read of it, else one GraphQL query; the branch and the
+        comparison by REST when GraphQL cannot answer exactly (see `github_graphql`). Read at
+        the start of a scan, it may be older than the write that relies on it: every write of
+        the branch is a compare-and-swap on the head it names, so a branch that moved since is
+        not written (see `commit_files`, `delete_branch`)."""
+        kept = self._branch_states.pop(repo.full_name, None)
+        if kept is not None and kept[:2] == (branch, base_sha):
+            return kept[2]
+        if repo.installation_id not in self._branch_by_rest:
+            api = self._api(repo)
+            try:
+                return github_graphql.branch_state(api, repo.full_name, branch, base_sha)
+            except github_graphql.Unsupported:
+                self._branch_by_rest.add(repo.installation_id)
+            except github_graphql.Unanswered:
+                pass
+        return branch_state_by_rest(self, repo, branch, base_sha)
 
     def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
         path = f"{self._repo(repo)}/compare/{base_sha}...{quote(branch)}"

@@ -41,53 +41,56 @@ from workers.forge.github_git import (
     ZERO_SHA,
 )
 
-OVERVIEW = """
-query($owner: String!, $name: String!) {
-  repository(owner: $owner, name: $name) {
-    id
-    defaultBranchRef { name target { oid ... on Commit { tree { oid } } } }
-  }
-}
-"""
-# The same, with the pull requests from one branch (the REST list's `head=owner:branch`,
-# `state=all`; pull requests from forks' same-named branches are left out after).
-OVERVIEW_WITH_PULLS = """
-query($owner: String!, $name: String!, $branch: String!) {
-  repository(owner: $owner, name: $name) {
-    id
-    defaultBranchRef { name target { oid ... on Commit { tree { oid } } } }
+HEAD = "name target { oid ... on Commit { tree { oid } } }"
+# The pull requests from one branch (the REST list's `head=owner:branch`, `state=all`; pull
+# requests from forks' same-named branches are left out after).
+PULLS = """
     pullRequests(headRefName: $branch, first: 100, orderBy: {field: CREATED_AT, direction: DESC}) {
       nodes {
         number url state title body headRefName baseRefName headRefOid isDraft isCrossRepository
         labels(first: 100) { nodes { name } }
       }
-    }
-  }
-}
-"""
-
-# `refUpdateRule` is the branch protection rule as a non-admin sees it and `rules` the active
-# rulesets' rules for the ref (https://docs.github.com/en/graphql/reference/objects#ref): REST's
-# `protected` is true for either. `compare` is made from the default branch as it is now.
-BRANCH_STATE = """
-query($owner: String!, $name: String!, $ref: String!, $branch: String!) {
-  repository(owner: $owner, name: $name) {
+    }"""
+# The bot's branch: `refUpdateRule` is its branch protection rule as a non-admin sees it and
+# `rules` the active rulesets' rules for it (https://docs.github.com/en/graphql/reference/objects#ref):
+# REST's `protected` is true for either. `compare` (on the default branch) lists the branch's
+# commits that the default branch's head does not reach, as REST's compare/HEAD...branch.
+BRANCH = """
     ref(qualifiedName: $ref) {
       target { oid }
       refUpdateRule { pattern }
       rules(first: 1) { totalCount }
-    }
-    defaultBranchRef {
-      target { oid }
+    }"""
+COMPARE = """
       compare(headRef: $branch) {
         commits(first: 100) {
           totalCount
           nodes { oid message parents(first: 10) { nodes { oid } } author { name email } }
         }
-      }
-    }
-  }
-}
+      }"""
+OVERVIEW = f"""
+query($owner: String!, $name: String!) {{
+  repository(owner: $owner, name: $name) {{ id defaultBranchRef {{ {HEAD} }} }}
+}}
+"""
+OVERVIEW_WITH_PULLS = f"""
+query($owner: String!, $name: String!, $branch: String!) {{
+  repository(owner: $owner, name: $name) {{ id defaultBranchRef {{ {HEAD} }} {PULLS} }}
+}}
+"""
+OVERVIEW_WITH_BRANCH = f"""
+query($owner: String!, $name: String!, $branch: String!, $ref: String!) {{
+  repository(owner: $owner, name: $name) {{
+    id defaultBranchRef {{ {HEAD} {COMPARE} }} {PULLS} {BRANCH}
+  }}
+}}
+"""
+BRANCH_STATE = f"""
+query($owner: String!, $name: String!, $branch: String!, $ref: String!) {{
+  repository(owner: $owner, name: $name) {{
+    defaultBranchRef {{ target {{ oid }} {COMPARE} }} {BRANCH}
+  }}
+}}
 """
 
 
@@ -106,25 +109,46 @@ class Overview:
     head: str | None  # None: the default branch has no commits
     tree: str | None
     pulls: tuple[ChangeRequest, ...] = ()  # from the branch asked for, newest first
+    branch: BranchState | None = None  # the branch asked for, when `branch_read`
+    branch_read: bool = False
 
 
-def overview(api: GitHubApi, full_name: str, pulls_from: str | None = None) -> Overview:
+class Unanswered(Exception):
+    """GraphQL could not say exactly what REST would: the caller asks REST."""
+
+
+class Unsupported(Unanswered):
+    """The answer carried errors: a field this GitHub lacks, or one this token may not read.
+    Asking again would fare no better."""
+
+
+def overview(
+    api: GitHubApi, full_name: str, pulls_from: str | None = None, *, with_branch: bool = False
+) -> Overview:
+    """The repository's node id, default branch and head (with its tree), and the pull requests
+    from `pulls_from`; `with_branch`: that branch's state too (see `branch_state`), or
+    Unsupported when the answer carries errors."""
     owner, _, name = full_name.partition("/")
+    variables = {"owner": owner, "name": name}
     if pulls_from is None:
-        data = api.query(OVERVIEW, {"owner": owner, "name": name})
+        repository = api.query(OVERVIEW, variables).get("repository")
+    elif not with_branch:
+        repository = api.query(OVERVIEW_WITH_PULLS, variables | {"branch": pulls_from}).get(
+            "repository"
+        )
     else:
-        variables = {"owner": owner, "name": name, "branch": pulls_from}
-        data = api.query(OVERVIEW_WITH_PULLS, variables)
-    repository = data.get("repository")
+        branch = {"branch": pulls_from, "ref": f"refs/heads/{pulls_from}"}
+        repository = _answered(api.graphql(OVERVIEW_WITH_BRANCH, variables | branch), full_name)
     if not isinstance(repository, dict):
         raise ForgeError(f"github {full_name}: the repository overview came back empty")
     ref = repository.get("defaultBranchRef") or {}
     target = ref.get("target") or {}
     tree = (target.get("tree") or {}).get("oid")
+    head = target.get("oid")
     return Overview(
         node_id=str(repository["id"]),
         default_branch=str(ref.get("name") or ""),
-        head=target.get("oid"),
+        head=head,
         tree=None if tree is None else str(tree),
         pulls=tuple(
             sorted(
@@ -136,35 +160,41 @@ def overview(api: GitHubApi, full_name: str, pulls_from: str | None = None) -> O
                 key=lambda pull: -pull.number,
             )
         ),
+        branch=_branch_state(repository) if with_branch and head else None,
+        branch_read=with_branch and bool(head),
     )
-
-
-class Unanswered(Exception):
-    """GraphQL could not say exactly what REST would: the caller asks REST."""
 
 
 def branch_state(api: GitHubApi, full_name: str, branch: str, base_sha: str) -> BranchState | None:
     """One query for what `branch`, then `compare/base...branch` say by REST. Unanswered when
-    the answer is not exactly that: the default branch no longer at `base_sha` (the comparison
-    is made from the branch as it is now), or any error (a field this GitHub lacks or this
-    token may not read)."""
+    the default branch is no longer at `base_sha` (the comparison is made from the branch as it
+    is now); Unsupported when the answer carries errors."""
     owner, _, name = full_name.partition("/")
     variables = {"owner": owner, "name": name, "ref": f"refs/heads/{branch}", "branch": branch}
-    answer = api.graphql(BRANCH_STATE, variables)
-    repository = (answer.get("data") or {}).get("repository")
-    if answer.get("errors") or not isinstance(repository, dict):
-        raise Unanswered(f"github {full_name}: the branch query was not answered")
-    ref = repository.get("ref")
-    if ref is None:
-        return None
+    repository = _answered(api.graphql(BRANCH_STATE, variables), full_name)
     default = repository.get("defaultBranchRef") or {}
     if (default.get("target") or {}).get("oid") != base_sha:
         raise Unanswered(f"github {full_name}: the default branch moved")
+    return _branch_state(repository)
+
+
+def _answered(answer: dict[str, Any], full_name: str) -> dict[str, Any]:
+    repository = (answer.get("data") or {}).get("repository")
+    if answer.get("errors") or not isinstance(repository, dict):
+        # Partial: what failed answered null, and null says something else here.
+        raise Unsupported(f"github {full_name}: the query was not answered in full")
+    return repository
+
+
+def _branch_state(repository: dict[str, Any]) -> BranchState | None:
+    ref = repository.get("ref")
+    if ref is None:
+        return None
     protected = ref.get("refUpdateRule") is not None or bool(
         (ref.get("rules") or {}).get("totalCount")
     )
     head = str(ref["target"]["oid"])
-    comparison = default.get("compare")
+    comparison = (repository.get("defaultBranchRef") or {}).get("compare")
     if comparison is None:  # no common ancestor
         return BranchState(head, protected, since_base=None)
     listed = comparison["commits"]

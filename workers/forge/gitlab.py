@@ -97,7 +97,9 @@ class GitLabForge:
 
     # -- branches and files --------------------------------------------------------------
 
-    def default_branch(self, repo: RepoRef, *, requests_from: str | None = None) -> tuple[str, str]:
+    def default_branch(
+        self, repo: RepoRef, *, requests_from: str | None = None, head_hint: str | None = None
+    ) -> tuple[str, str]:
         name = self._default_branch_name(repo)
         head = self.branch_head(repo, name)
         if head is None:

@@ -88,7 +88,7 @@ def run(
     """
     repo = RepoRef(job.forge, job.repo, job.installation_id)
     start_calls = forge.api_calls
-    branch, head = forge.default_branch(repo, requests_from=DEFAULT_BRANCH)
+    branch, head = forge.default_branch(repo, requests_from=DEFAULT_BRANCH, head_hint=job.head_sha)
     entries = {entry.path: entry for entry in forge.list_files(repo, head)}
     config_or_error = _read_config(forge, repo, head, entries)
     if isinstance(config_or_error, ConfigError):

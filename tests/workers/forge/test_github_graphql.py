@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.forge_subjects import REPO, Subject
-from workers.forge.base import FileChange
+from workers.forge.base import ChangeRequestState, FileChange
 from workers.forge.github import GitHubForge
 from workers.scan.pr import BOT_TRAILER, branch_facts
 
@@ -103,3 +103,59 @@ def test_rulesets_the_app_may_not_read_are_asked_by_rest(github: Subject) -> Non
     github.reset_counts()
     assert branch_facts(github.forge, repo, BRANCH, head).protected
     assert len(paths(github)) == 3  # the partial answer, the branch, the comparison
+
+
+def test_a_push_naming_a_new_head_reads_pulls_and_branch_with_the_head(github: Subject) -> None:
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo, requests_from=BRANCH)
+    ours = bot_commit(github, head)
+    pushed = github.fake.push_commit(REPO, "main", {"README.md": "# two\n"}, "two")
+    github.reset_counts()
+    assert github.forge.default_branch(repo, requests_from=BRANCH, head_hint=pushed)[1] == pushed
+    assert github.forge.find_change_requests(repo, BRANCH, [ChangeRequestState.OPEN]) == []
+    facts = branch_facts(github.forge, repo, BRANCH, pushed)
+    assert (facts.head, facts.foreign_commits) == (ours, 0)
+    assert paths(github) == ["/api/graphql"]
+
+
+def test_the_branch_read_with_the_head_serves_only_that_branch_and_head(github: Subject) -> None:
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo)
+    bot_commit(github, head)
+    pushed = github.fake.push_commit(REPO, "main", {"README.md": "# two\n"}, "two")
+    github.forge.default_branch(repo, requests_from=BRANCH, head_hint=pushed)
+    github.reset_counts()
+    assert branch_facts(github.forge, repo, "other", pushed).head is None
+    assert paths(github) == ["/api/graphql"]  # asked: what was read was another branch's
+
+
+def test_a_head_seen_before_is_asked_by_rest_which_github_answers_304(github: Subject) -> None:
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo, requests_from=BRANCH)
+    github.reset_counts()
+    for _ in range(2):
+        github.forge.default_branch(repo, requests_from=BRANCH, head_hint=head)
+    assert paths(github) == ["/branches/main", "/branches/main"]
+    assert github.fake.not_modified == 1
+
+
+def test_an_overview_github_cannot_answer_in_full_is_asked_again_without_the_branch(
+    github: Subject,
+) -> None:
+    """Once per installation: afterwards the branch is read by REST, the overview without it."""
+    repo = github.seed(FILES)
+    github.forge.default_branch(repo)
+    github.fake.push_commit(REPO, BRANCH, {"x": "x"}, "someone's")
+    github.fake.protect_branch(REPO, BRANCH, ruleset=True)
+    github.fake.forbid_github_graphql_field("rules")
+    pushed = github.fake.push_commit(REPO, "main", {"README.md": "# two\n"}, "two")
+    github.reset_counts()
+    github.forge.default_branch(repo, requests_from=BRANCH, head_hint=pushed)
+    assert paths(github) == ["/api/graphql", "/api/graphql"]
+    facts = branch_facts(github.forge, repo, BRANCH, pushed)
+    assert (facts.protected, facts.foreign_commits) == (True, 1)
+    assert paths(github)[2:] == [f"/branches/{BRANCH}", f"/compare/{pushed}...{BRANCH}"]
+    again = github.fake.push_commit(REPO, "main", {"README.md": "# three\n"}, "three")
+    github.reset_counts()
+    github.forge.default_branch(repo, requests_from=BRANCH, head_hint=again)
+    assert paths(github) == ["/api/graphql"]

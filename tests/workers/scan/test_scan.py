@@ -43,9 +43,14 @@ spec:
 README = "# deploys\n"
 
 
-def run(subject: Subject, **options: object) -> scan.ScanOutcome:
+def run(subject: Subject, head: str | None = None, **options: object) -> scan.ScanOutcome:
+    """A scan as a push job runs it; `head` is the head the push named."""
     job = ScanJob(
-        forge=subject.kind, repo=REPO, reason="push", installation_id=subject.ref().installation_id
+        forge=subject.kind,
+        repo=REPO,
+        reason="push",
+        head_sha=head,
+        installation_id=subject.ref().installation_id,
     )
     return scan.run(subject.forge, job, **options)  # type: ignore[arg-type]
 
@@ -377,6 +382,34 @@ def test_our_stale_branch_without_a_pr_is_reused(subject: Subject) -> None:
     assert run(subject).action == "opened"
     head = subject.fake.branch_head(REPO, DEFAULT_BRANCH)
     assert head is not None and BOT_TRAILER in subject.fake.commit_message(REPO, head)
+
+
+def test_a_push_after_the_branch_was_read_with_the_head_is_never_overwritten(
+    subject: Subject,
+) -> None:
+    """A push naming a new head: GitHub reads the bot's branch in its first query, long before
+    the write; someone's commit on the branch meanwhile is still never overwritten."""
+    subject.seed({"k8s/web.yaml": DEPLOYMENT})
+    run(subject)
+    pushed_main = subject.fake.push_commit(REPO, "main", {"k8s/job.yaml": JOB}, "add a job")
+    listed = subject.forge.list_files
+    pushed: list[str] = []
+
+    def then_someone_pushes(*args: object, **kwargs: object) -> object:
+        files = listed(*args, **kwargs)  # type: ignore[arg-type]
+        pushed.append(subject.fake.push_commit(REPO, DEFAULT_BRANCH, {"NOTES.md": "x\n"}, "mine"))
+        return files
+
+    subject.forge.list_files = then_someone_pushes  # type: ignore[method-assign,assignment]
+    try:  # GitHub: the write is refused, and the task retries; GitLab reads the branch later
+        first = run(subject, head=pushed_main).action
+    except Transient:
+        first = "retried"
+    assert first == ("retried" if subject.kind == "github" else "hands-off")
+    assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
+    subject.forge.list_files = listed  # type: ignore[method-assign]
+    assert run(subject, head=pushed_main).action == "hands-off"
+    assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
 
 
 def test_a_push_between_the_check_and_the_write_is_never_overwritten(subject: Subject) -> None:
