@@ -369,6 +369,27 @@ class FakeForge:
             self._state.github_graphql_forbidden.add(name)
 
     @property
+    def gitlab_before_17_10(self) -> bool:
+        """GitLab's GraphQL as before 17.10: no `Repository.commit`; a query naming it is
+        refused."""
+        return self._state.gitlab_before_17_10
+
+    @gitlab_before_17_10.setter
+    def gitlab_before_17_10(self, older: bool) -> None:
+        with self._state.lock:
+            self._state.gitlab_before_17_10 = older
+
+    @property
+    def gitlab_diff_max_files(self) -> int:
+        """GitLab's `diff_max_files`: a compare's diffs stop there, with `compare_timeout`."""
+        return self._state.gitlab_diff_max_files
+
+    @gitlab_diff_max_files.setter
+    def gitlab_diff_max_files(self, limit: int) -> None:
+        with self._state.lock:
+            self._state.gitlab_diff_max_files = limit
+
+    @property
     def not_modified(self) -> int:
         """GitHub requests answered 304 Not Modified since the last reset (GitHub does not
         count them against the rate limit)."""

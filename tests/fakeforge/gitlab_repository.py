@@ -236,13 +236,18 @@ class GitLabRepositoryRoutes:
         commits = [_commit(repo, sha) for sha in reversed(repo.bare.rev_list(head, exclude=base))]
         gitlab = view(call)
         web = f"{gitlab.web}/{repo.full_name}/-/compare/{source}...{target}"
+        # GitLab's diff collection stops at diff_max_files and says it overflowed, which the
+        # compare API names `compare_timeout`.
+        changes = repo.bare.diff(start, head, limit=self.state.gitlab_diff_max_files + 1)
+        cut = len(changes) > self.state.gitlab_diff_max_files
+        changes = changes[: self.state.gitlab_diff_max_files]
         return json_response(
             200,
             {
                 "commit": gitlab.commit(repo, commits[-1]) if commits else None,
                 "commits": [gitlab.commit(repo, info) for info in commits],
-                "diffs": [gitlab.diff(change) for change in repo.bare.diff(start, head)],
-                "compare_timeout": False,
+                "diffs": [gitlab.diff(change) for change in changes],
+                "compare_timeout": cut,
                 "compare_same_ref": source == target,
                 "web_url": web,
             },

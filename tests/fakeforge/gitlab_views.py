@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,20 @@ def iso(moment: datetime | None) -> str | None:
 
 def draft_title(change: ChangeRequest) -> str:
     return f"Draft: {change.title}" if change.draft else change.title
+
+
+def mr_state(change: ChangeRequest) -> str:
+    return "merged" if change.merged else "opened" if change.state == "open" else "closed"
+
+
+def source_project_id(repo: Repository, change: ChangeRequest) -> int:
+    """The project a merge request's branch lives in: a fork's has an id of its own."""
+    if change.head_repo is None:
+        return repo.project_id
+    return FORK_PROJECT_IDS + zlib.crc32(change.head_repo.encode()) % FORK_PROJECT_IDS
+
+
+FORK_PROJECT_IDS = 1_000_000  # forks' ids start here, far above the fake's own projects
 
 
 @dataclass(frozen=True)
@@ -198,7 +213,7 @@ class GitLabView:
     ) -> JsonObject:
         """`shas`: (head sha, base sha)."""
         head_sha, base_sha = shas
-        state = "merged" if change.merged else "opened" if change.state == "open" else "closed"
+        state = mr_state(change)
         assignees = [self.user(login, people[login]) for login in change.assignees]
         merged_by = (
             self.user(change.merged_by, people[change.merged_by]) if change.merged_by else None
@@ -226,7 +241,7 @@ class GitLabView:
             "assignees": assignees,
             "assignee": assignees[0] if assignees else None,
             "reviewers": [self.user(login, people[login]) for login in change.reviewers],
-            "source_project_id": repo.project_id,
+            "source_project_id": source_project_id(repo, change),
             "target_project_id": repo.project_id,
             "labels": list(change.labels),
             "draft": change.draft,

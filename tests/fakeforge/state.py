@@ -116,6 +116,8 @@ class ForgeState:
         self.graphql_text_limit = 512 * 1024  # GraphQL Blob.text beyond this is truncated
         self.github_graphql_lacks: set[str] = set()  # fields an older GitHub's schema lacks
         self.github_graphql_forbidden: set[str] = set()  # fields the caller may not read
+        self.gitlab_before_17_10 = False  # GitLab GraphQL without Repository.commit
+        self.gitlab_diff_max_files = 1000  # GitLab's diff_max_files: a longer diff is cut
         self.requests: list[tuple[str, str]] = []
         self.not_modified = 0  # GitHub answers 304 to a matching If-None-Match: not counted
         self.graphql_reads: list[str] = []  # "REV:path" expressions GraphQL queries asked for

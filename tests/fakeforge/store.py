@@ -342,11 +342,12 @@ class BareRepo:
         out = self.git("merge-tree", "--write-tree", ours, theirs, check=False).decode().split()
         return out[0] if out else None
 
-    def diff(self, old: str, new: str) -> list[FileChange]:
-        """Changed files between two commits, renames detected, each with its unified patch."""
+    def diff(self, old: str, new: str, limit: int | None = None) -> list[FileChange]:
+        """Changed files between two commits, renames detected, each with its unified patch
+        (the first `limit` only)."""
         raw = self.git("diff-tree", "-r", "-M", "-z", "--raw", old, new)
         changes = []
-        for change in _parse_raw_diff(raw.decode(errors="surrogateescape")):
+        for change in _parse_raw_diff(raw.decode(errors="surrogateescape"))[:limit]:
             full = self.git(
                 "diff", "-M", "--no-color", old, new, "--", change.old_path, change.path
             ).decode(errors="replace")

@@ -57,6 +57,14 @@ class ListingCache:
         if listing is not None:
             self.put(repo, sha, listing)
 
+    def latest(self, repo: RepoRef) -> tuple[str, Listing] | None:
+        """The listing of `repo` used last and its key, if any is kept (a base to derive a
+        newer commit's listing from)."""
+        for (full_name, sha), listing in reversed(self._listings.items()):
+            if full_name == repo.full_name:
+                return sha, listing
+        return None
+
     def put(self, repo: RepoRef, sha: str, listing: Listing) -> None:
         self._listings[(repo.full_name, sha)] = listing
         self._listings.move_to_end((repo.full_name, sha))

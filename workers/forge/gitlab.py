@@ -9,7 +9,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from workers.forge import gitlab_blobs, gitlab_mrs, gitlab_reviews
+from workers.forge import (
+    gitlab_blobs,
+    gitlab_listing,
+    gitlab_mrs,
+    gitlab_overview,
+    gitlab_reviews,
+)
 from workers.forge.base import (
     BranchExists,
     BranchInfo,
@@ -81,6 +87,10 @@ class GitLabForge:
         )
         self._listings = ListingCache()
         self._default_branches: dict[str, str] = {}
+        # This instance's GraphQL cannot answer the overview (older than 17.10): REST only.
+        self._no_overview = False
+        # merge requests the overview read, by project: (source branch, newest first)
+        self._prefetched: dict[str, tuple[str, tuple[ChangeRequest, ...]]] = {}
         # The diff refs of the merge requests a review just read, for its discussions' positions.
         self._diff_refs: dict[tuple[str, int], dict[str, Any]] = {}
 
@@ -100,11 +110,42 @@ class GitLabForge:
     def default_branch(
         self, repo: RepoRef, *, requests_from: str | None = None, head_hint: str | None = None
     ) -> tuple[str, str]:
-        name = self._default_branch_name(repo)
-        head = self.branch_head(repo, name)
+        """One GraphQL query names the default branch, its head and the merge requests from
+        `requests_from` (the next `find_change_requests` for that branch, in this scan, takes
+        them from there). Where GraphQL cannot, REST: the project (once), then the branch."""
+        self._prefetched.pop(repo.full_name, None)  # never outlives the scan that read it
+        seen = None if self._no_overview else self._overview(repo, requests_from)
+        if seen is not None:
+            name, head = seen.default_branch or "", seen.head
+            if seen.default_branch is not None:
+                self._default_branches[repo.full_name] = seen.default_branch
+            if requests_from is not None and seen.requests is not None:
+                self._prefetched[repo.full_name] = (requests_from, seen.requests)
+        else:
+            name = self._default_branch_name(repo)
+            head = self.branch_head(repo, name)
         if head is None:
             raise NotFound(f"gitlab {repo.full_name}: default branch {name} has no commits")
         return name, head
+
+    def _overview(
+        self, repo: RepoRef, requests_from: str | None
+    ) -> gitlab_overview.Overview | None:
+        """None when REST is to answer: GraphQL refused, or the project is not there."""
+        query = gitlab_overview.query(requests_from)
+        try:
+            answer = self._api.graphql(
+                query, gitlab_overview.variables(repo.full_name, requests_from)
+            )
+            return gitlab_overview.parse(answer)
+        except gitlab_overview.Unsupported as refused:
+            self._no_overview = refused.lacking
+            return None
+        except ForgeError as refused:
+            if type(refused) not in (ForgeError, NotFound):
+                raise  # rate limited, forbidden, transient: REST would fare no better
+            self._no_overview = True  # no GraphQL endpoint there
+            return None
 
     def _default_branch_name(self, repo: RepoRef) -> str:
         if repo.full_name not in self._default_branches:
@@ -118,6 +159,10 @@ class GitLabForge:
     def _listing(self, repo: RepoRef, sha: str) -> Listing:
         listing = self._listings.get(repo, sha)
         if listing is None:
+            listing = self._derived_listing(repo, sha)
+            if listing is not None:
+                self._listings.put(repo, sha, listing)
+        if listing is None:
             params = {"recursive": "true", "ref": sha, "per_page": self._per_page}
             items = self._api.pages(f"{project_path(repo.full_name)}/repository/tree", params)
             entries = {
@@ -128,6 +173,17 @@ class GitLabForge:
             listing = Listing(dict(sorted(entries.items())))
             self._listings.put(repo, sha, listing)
         return listing
+
+    def _derived_listing(self, repo: RepoRef, sha: str) -> Listing | None:
+        """From the listing kept for an earlier commit of the repository, when that costs
+        fewer calls than the tree's pages (a compare and a blob query at least)."""
+        old = self._listings.latest(repo)
+        if old is None:
+            return None
+        pages = gitlab_listing.full_listing_pages(old[1], self._per_page)
+        if pages <= 2:
+            return None
+        return gitlab_listing.derive(self._api, repo.full_name, old, sha, pages)
 
     def group_projects(self, group: str) -> list[str]:
         # https://docs.gitlab.com/api/groups/#list-projects
@@ -247,6 +303,9 @@ class GitLabForge:
     def find_change_requests(
         self, repo: RepoRef, source_branch: str, states: Sequence[ChangeRequestState]
     ) -> list[ChangeRequest]:
+        prefetched = self._prefetched.pop(repo.full_name, None)
+        if prefetched is not None and prefetched[0] == source_branch:
+            return [request for request in prefetched[1] if request.state in set(states)]
         project = project_path(repo.full_name)
         return gitlab_mrs.find(self._api, project, source_branch, states, self._per_page)
 

@@ -55,7 +55,8 @@ def find(
     wanted = set(states)
     state = _QUERY_STATES[next(iter(wanted))] if len(wanted) == 1 else "all"
     params = {"source_branch": branch, "state": state, "per_page": per_page}
-    found = [merge_request(item) for item in api.pages(f"{project}/merge_requests", params)]
+    items = api.pages(f"{project}/merge_requests", params)
+    found = [merge_request(item) for item in items if not from_fork(item)]
     matching = [mr for mr in found if mr.state in wanted and mr.source_branch == branch]
     return sorted(matching, key=lambda mr: -mr.number)
 
@@ -127,6 +128,12 @@ def user_ids(api: GitLabApi, usernames: Sequence[str]) -> list[int]:
             raise NotFound(f"gitlab has no user {username}")
         ids.append(int(users[0]["id"]))
     return ids
+
+
+def from_fork(data: dict[str, Any]) -> bool:
+    """A merge request from a fork's branch of the same name (the project's list names those
+    too): never the bot's."""
+    return data.get("source_project_id") != data.get("target_project_id")
 
 
 def merge_request(data: dict[str, Any]) -> ChangeRequest:

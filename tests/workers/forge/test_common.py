@@ -66,3 +66,17 @@ def test_listing_cache_keeps_the_most_recent_entries() -> None:
     assert cache.get(repo, "b") is None
     assert cache.get(repo, "a") is listings["a"]
     assert cache.get(RepoRef("github", "o/other"), "a") is None
+
+
+def test_the_latest_listing_is_the_one_of_that_repository_used_last() -> None:
+    cache = ListingCache()
+    repo, other = RepoRef("gitlab", "o/r"), RepoRef("gitlab", "o/other")
+    listings = {sha: Listing({sha: TreeEntry(sha, sha, 1, "100644")}) for sha in "abc"}
+    assert cache.latest(repo) is None
+    cache.put(repo, "a", listings["a"])
+    cache.put(repo, "b", listings["b"])
+    cache.put(other, "c", listings["c"])
+    assert cache.latest(repo) == ("b", listings["b"])
+    cache.get(repo, "a")  # used again: the latest
+    assert cache.latest(repo) == ("a", listings["a"])
+    assert cache.latest(other) == ("c", listings["c"])
