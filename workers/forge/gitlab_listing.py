@@ -9,7 +9,8 @@ listing kept for OLD, the listing of NEW needs:
 
 Whenever the answer may be incomplete the caller lists the tree instead (`derive` says None):
 a compare whose diffs overflowed GitLab's diff limits (`compare_timeout`, the API's name for
-`overflow?`) or that comes near them, a path the blobs query does not answer, a refused query.
+`overflow?`) or that comes near them, a path the blobs query does not answer, a refused compare
+or query.
 """
 
 from __future__ import annotations
@@ -54,7 +55,12 @@ def derive(
     old_sha, old_listing = old
     project = f"/projects/{quote(full_name, safe='')}"
     params = {"from": old_sha, "to": new_sha, "straight": "true"}
-    compare = api.call("get", f"{project}/repository/compare", params=params)
+    try:
+        compare = api.call("get", f"{project}/repository/compare", params=params)
+    except ForgeError as refused:
+        if type(refused) not in (ForgeError, NotFound):
+            raise  # rate limited, forbidden, transient: the listing would fare no better
+        return None  # OLD unknown there (gone since), or the compare refused
     diffs = compare.get("diffs")
     if compare.get("compare_timeout") or not isinstance(diffs, list):
         return None  # GitLab cut the diff at its limits

@@ -1,0 +1,142 @@
+"""GitLab's default branch, head and the bot branch's merge requests in one GraphQL query, and
+its way back to REST where GraphQL cannot answer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.forge_subjects import REPO, Subject
+from workers.forge.base import ChangeRequestDraft, ChangeRequestState, NotFound
+from workers.forge.gitlab import GitLabForge
+
+pytestmark = pytest.mark.parametrize("subject", ["gitlab"], indirect=True)
+
+BRANCH = "pullpolicy/fix"
+ALL = list(ChangeRequestState)
+FILES: dict[str, bytes | str] = {"README.md": "# app\n", "k8s/pod.yaml": "kind: Pod\n"}
+
+
+def sent(subject: Subject) -> list[str]:
+    """The requests since the last reset, as "METHOD last-path-segment"."""
+    log = list(subject.fake.requests)
+    assert subject.api_calls() == len(log)
+    return [f"{method} {path.split('?')[0].rsplit('/', 1)[-1]}" for method, path in log]
+
+
+def open_request(subject: Subject, labels: tuple[str, ...] = ()) -> int:
+    count = len(subject.fake.change_requests(REPO))
+    subject.fake.push_commit(REPO, BRANCH, {f"work{count}": "w"}, f"work {count}")
+    draft = ChangeRequestDraft("Fix", "body", BRANCH, "main", labels=labels)
+    return subject.forge.create_change_request(subject.ref(), draft).number
+
+
+def scan_start(forge: GitLabForge, subject: Subject) -> tuple[tuple[str, str], list[int]]:
+    """What a scan reads first: the default branch, then the bot branch's merge requests."""
+    branch = forge.default_branch(subject.ref(), requests_from=BRANCH)
+    found = forge.find_change_requests(subject.ref(), BRANCH, ALL)
+    return branch, [request.number for request in found]
+
+
+def test_a_rescan_reads_head_and_merge_requests_in_one_query(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    merged = open_request(subject)
+    subject.fake.merge(REPO, merged)
+    opened = open_request(subject, labels=("k8s",))
+    subject.reset_counts()
+    forge = subject.forge
+    assert isinstance(forge, GitLabForge)
+    branch, numbers = scan_start(forge, subject)
+    assert branch == ("main", subject.fake.branch_head(REPO, "main"))
+    assert numbers == [opened, merged]
+    assert sent(subject) == ["POST graphql"]
+    by_rest = subject.make().find_change_requests(repo, BRANCH, ALL)
+    assert [request.number for request in by_rest] == numbers
+    subject.reset_counts()  # a second lookup in the same scan asks REST
+    assert forge.find_change_requests(repo, BRANCH, ALL) == by_rest
+    assert sent(subject) == ["GET merge_requests"]
+
+
+def test_an_instance_before_17_10_is_read_by_rest_and_graphql_is_not_asked_again(
+    subject: Subject,
+) -> None:
+    subject.seed(FILES)
+    opened = open_request(subject)
+    subject.fake.gitlab_before_17_10 = True
+    forge = subject.make()
+    assert isinstance(forge, GitLabForge)
+    subject.reset_counts()
+    branch, numbers = scan_start(forge, subject)
+    assert branch == ("main", subject.fake.branch_head(REPO, "main")) and numbers == [opened]
+    assert sent(subject) == ["POST graphql", "GET acme%2Fdeploys", "GET main", "GET merge_requests"]
+    subject.reset_counts()
+    assert scan_start(forge, subject) == (branch, numbers)
+    assert sent(subject) == ["GET main", "GET merge_requests"]  # the refusal is remembered
+
+
+def test_a_query_that_failed_for_now_falls_back_once(subject: Subject) -> None:
+    """A resolver's failure says nothing about the instance: GraphQL is asked again next time."""
+    subject.seed(FILES)
+    forge = subject.make()
+    assert isinstance(forge, GitLabForge)
+    failed = {"data": {"project": None}, "errors": [{"message": "Internal server error"}]}
+    subject.fake.fail_next(1, 200, body=json.dumps(failed))
+    subject.reset_counts()
+    head = subject.fake.branch_head(REPO, "main")
+    assert scan_start(forge, subject) == (("main", head), [])
+    assert sent(subject) == ["POST graphql", "GET acme%2Fdeploys", "GET main", "GET merge_requests"]
+    subject.reset_counts()
+    assert scan_start(forge, subject) == (("main", head), [])
+    assert sent(subject) == ["POST graphql"]
+
+
+def test_merge_requests_beyond_one_page_are_read_by_rest(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    closed = open_request(subject)
+    subject.fake.close(REPO, closed)
+    opened = open_request(subject)
+    expected = subject.forge.find_change_requests(repo, BRANCH, ALL)
+    subject.fake.page_size_cap = 1
+    forge = subject.make()
+    assert isinstance(forge, GitLabForge)
+    subject.reset_counts()
+    _, numbers = scan_start(forge, subject)
+    assert numbers == [opened, closed]
+    assert forge.find_change_requests(repo, BRANCH, ALL) == expected
+    assert sent(subject)[:2] == ["POST graphql", "GET merge_requests"]
+
+
+def test_labels_beyond_one_page_are_read_by_rest(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    opened = open_request(subject, labels=("a", "b"))
+    subject.fake.page_size_cap = 1  # one merge request a page: all there; one label: not
+    forge = subject.make()
+    assert isinstance(forge, GitLabForge)
+    subject.reset_counts()
+    _, numbers = scan_start(forge, subject)
+    assert numbers == [opened]
+    assert sent(subject) == ["POST graphql", "GET merge_requests"]
+    [request] = forge.find_change_requests(repo, BRANCH, ALL)
+    assert set(request.labels) == {"a", "b"}
+
+
+def test_a_fork_branch_of_the_same_name_is_never_the_bots(subject: Subject) -> None:
+    repo = subject.seed(FILES)
+    subject.fake.open_pull(REPO, BRANCH, {"z": "z"}, "forker", fork="forker/deploys")
+    ours = open_request(subject)
+    subject.reset_counts()
+    assert scan_start(subject.forge, subject)[1] == [ours]  # type: ignore[arg-type]
+    assert [r.number for r in subject.forge.find_change_requests(repo, BRANCH, ALL)] == [ours]
+
+
+def test_a_project_graphql_cannot_see_is_named_by_rest(subject: Subject) -> None:
+    subject.seed(FILES)
+    forge = subject.make()
+    subject.reset_counts()
+    with pytest.raises(NotFound):
+        forge.default_branch(subject.ref("acme/missing"), requests_from=BRANCH)
+    assert sent(subject) == ["POST graphql", "GET acme%2Fmissing"]
+    subject.reset_counts()
+    forge.default_branch(subject.ref(), requests_from=BRANCH)
+    assert sent(subject) == ["POST graphql"]  # GraphQL itself is fine
