@@ -86,8 +86,8 @@ def test_a_new_heads_listing_is_a_compare_and_one_blob_query(
         git("rm", "-q", "src/mod0/file0.py")
         (root / "lib").mkdir()
         git("mv", "src/mod1/file1.py", "lib/file1.py")
-        git("update-index", "--add", "--cacheinfo", f"160000,{head},vendor/lib")
         git("add", "-A")
+        git("update-index", "--add", "--cacheinfo", f"160000,{head},vendor/lib")
 
     new = push_with_git(subject, tmp_path, edit)
     subject.reset_counts()
@@ -97,6 +97,13 @@ def test_a_new_heads_listing_is_a_compare_and_one_blob_query(
     modes = {entry.path: entry.mode for entry in derived}
     assert modes["bin/run.sh"] == "100755" and modes["k8s/link.yaml"] == "120000"
     assert "vendor/lib" not in modes and "src/mod0/file0.py" not in modes
+    pushed = subprocess.run(
+        ["git", "-C", str(tmp_path / "clone"), "ls-tree", new, "vendor/lib"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert pushed.stdout.startswith("160000 commit")  # the submodule is there, not listed
     assert "lib/file1.py" in modes and "src/mod1/file1.py" not in modes
 
 
