@@ -4,7 +4,7 @@ GitLab's recursive tree comes a hundred entries a page (1,000 pages for 100,000 
 listing kept for OLD, the listing of NEW needs:
 - `GET repository/compare?from=OLD&to=NEW&straight=true`: the paths added, deleted, renamed
   and modified between the two trees, with their modes but not their blob ids;
-- `blobs(ref: NEW, paths: ...) { nodes { path oid } }` (GraphQL, a hundred paths a query): the
+- `blobs(ref: NEW, paths: ...) { nodes { path oid } }` (GraphQL, fifty paths a query): the
   blob ids of the paths NEW has new content at (reports are cached by blob id).
 
 Whenever the answer may be incomplete the caller lists the tree instead (`derive` says None):
@@ -26,14 +26,19 @@ from workers.forge.gitlab_api import GitLabApi
 # The fewest files a diff may list before GitLab cuts it: `diff_max_files` defaults to 1,000
 # and may only be raised (to 3,000): https://docs.gitlab.com/administration/diff_limits/
 DIFF_MAX_FILES = 1000
-BATCH_PATHS = 100  # GitLab's largest page of a connection
+# Paths a blob query asks: half GitLab's largest page, as graphql-ruby counts the two fields of
+# each node once per item and GitLab refuses a complexity over 250
+# (https://docs.gitlab.com/api/graphql/#limits): about 4 + 50 x 2 = 104.
+BATCH_PATHS = 50
 GITLINK = "160000"  # a submodule: not a blob, never in a listing
-QUERY = """
-query($project: ID!, $ref: String!, $paths: [String!]!) {
-  project(fullPath: $project) {
-    repository { blobs(ref: $ref, paths: $paths, first: 100) { nodes { path oid } } }
-  }
-}
+QUERY = f"""
+query($project: ID!, $ref: String!, $paths: [String!]!) {{
+  project(fullPath: $project) {{
+    repository {{
+      blobs(ref: $ref, paths: $paths, first: {BATCH_PATHS}) {{ nodes {{ path oid }} }}
+    }}
+  }}
+}}
 """
 
 

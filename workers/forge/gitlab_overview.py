@@ -22,9 +22,17 @@ from typing import Any
 from workers.forge import gitlab_mrs
 from workers.forge.base import ChangeRequest
 
-PAGE = 100  # a connection's largest page
-# graphql-ruby's words for a field or argument the schema does not have
-_UNKNOWN = re.compile(r"doesn't exist on type|doesn't accept argument")
+# GitLab refuses a query whose complexity passes 250 (https://docs.gitlab.com/api/graphql/#limits);
+# graphql-ruby counts a connection's selections once per item of its page, so the pages are
+# small: about 12 + 8 x (16 merge request fields + 8 labels) = 204. More on either page (rare on
+# the bot's own branch) and the merge requests come by REST, as they did before.
+REQUESTS_PAGE = 8
+LABELS_PAGE = 8
+# graphql-ruby's words for what this instance will refuse every time: a field or argument its
+# schema does not have, a query over its complexity or depth limits.
+_FOR_GOOD = re.compile(
+    r"doesn't exist on type|doesn't accept argument|exceeds max (complexity|depth)"
+)
 _REPOSITORY = 'repository { rootRef commit(ref: "HEAD") { sha } }'
 QUERY = f"""
 query($project: ID!) {{
@@ -39,12 +47,12 @@ QUERY_WITH_REQUESTS = f"""
 query($project: ID!, $branches: [String!]) {{
   project(fullPath: $project) {{
     {_REPOSITORY}
-    mergeRequests(sourceBranches: $branches, first: {PAGE}) {{
+    mergeRequests(sourceBranches: $branches, first: {REQUESTS_PAGE}) {{
       pageInfo {{ hasNextPage }}
       nodes {{
         iid webUrl state title description sourceBranch targetBranch diffHeadSha draft
         sourceProjectId targetProjectId
-        labels(first: {PAGE}) {{ pageInfo {{ hasNextPage }} nodes {{ title }} }}
+        labels(first: {LABELS_PAGE}) {{ pageInfo {{ hasNextPage }} nodes {{ title }} }}
       }}
     }}
   }}
@@ -53,8 +61,8 @@ query($project: ID!, $branches: [String!]) {{
 
 
 class Unsupported(Exception):
-    """GraphQL refused the query. `lacking`: for good, the instance does not know a field or
-    argument the query names (older than 17.10); else for now (a resolver failed)."""
+    """GraphQL refused the query. `lacking`: for good (a field or argument the instance does
+    not know, older than 17.10; a limit the query passes); else for now (a resolver failed)."""
 
     def __init__(self, message: str, *, lacking: bool) -> None:
         super().__init__(message)
@@ -84,7 +92,7 @@ def parse(answer: Any) -> Overview | None:
     REST then names exactly. Unsupported when GraphQL refused the query."""
     if not isinstance(answer, dict) or answer.get("errors") or not answer.get("data"):
         message = _messages(answer)
-        raise Unsupported(message, lacking=_UNKNOWN.search(message) is not None)
+        raise Unsupported(message, lacking=_FOR_GOOD.search(message) is not None)
     project = answer["data"].get("project")
     if not isinstance(project, dict):
         return None

@@ -140,3 +140,21 @@ def test_a_project_graphql_cannot_see_is_named_by_rest(subject: Subject) -> None
     subject.reset_counts()
     forge.default_branch(subject.ref(), requests_from=BRANCH)
     assert sent(subject) == ["POST graphql"]  # GraphQL itself is fine
+
+
+def test_a_query_over_the_instances_complexity_limit_is_not_sent_again(subject: Subject) -> None:
+    """A limit the query passes holds for every scan: REST from then on."""
+    subject.seed(FILES)
+    forge = subject.make()
+    assert isinstance(forge, GitLabForge)
+    over = {
+        "errors": [{"message": "Query has complexity of 260, which exceeds max complexity of 250"}]
+    }
+    subject.fake.fail_next(1, 200, body=json.dumps(over))
+    subject.reset_counts()
+    head = subject.fake.branch_head(REPO, "main")
+    assert scan_start(forge, subject) == (("main", head), [])
+    assert sent(subject) == ["POST graphql", "GET acme%2Fdeploys", "GET main", "GET merge_requests"]
+    subject.reset_counts()
+    assert scan_start(forge, subject) == (("main", head), [])
+    assert sent(subject) == ["GET main", "GET merge_requests"]
