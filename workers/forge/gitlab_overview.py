@@ -3,7 +3,7 @@ GraphQL query, where REST needs two or three requests (project, branch, merge re
 
     project(fullPath:) {
       repository { rootRef commit(ref: "HEAD") { sha } }
-      mergeRequests(sourceBranches:, first: 100) { ... }
+      mergeRequests(sourceBranches:, first: 8) { ... }
     }
 
 `Repository.commit(ref:)` came with GitLab 17.10 (gitlab-org/gitlab!179542); an older instance
