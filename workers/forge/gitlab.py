@@ -139,7 +139,8 @@ class GitLabForge:
             )
             return gitlab_overview.parse(answer)
         except gitlab_overview.Unsupported as refused:
-            self._no_overview = refused.lacking
+            if refused.lacking:
+                self._no_overview = True
             return None
         except ForgeError as refused:
             if type(refused) not in (ForgeError, NotFound):

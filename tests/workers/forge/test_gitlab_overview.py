@@ -158,3 +158,17 @@ def test_a_query_over_the_instances_complexity_limit_is_not_sent_again(subject: 
     subject.reset_counts()
     assert scan_start(forge, subject) == (("main", head), [])
     assert sent(subject) == ["GET main", "GET merge_requests"]
+
+
+def test_an_instance_without_a_graphql_endpoint_is_read_by_rest(subject: Subject) -> None:
+    subject.seed(FILES)
+    forge = subject.make()
+    assert isinstance(forge, GitLabForge)
+    subject.fake.fail_next(1, 404, body='{"message": "404 Not Found"}')
+    subject.reset_counts()
+    head = subject.fake.branch_head(REPO, "main")
+    assert scan_start(forge, subject) == (("main", head), [])
+    assert sent(subject) == ["POST graphql", "GET acme%2Fdeploys", "GET main", "GET merge_requests"]
+    subject.reset_counts()
+    assert scan_start(forge, subject) == (("main", head), [])
+    assert sent(subject) == ["GET main", "GET merge_requests"]
