@@ -53,7 +53,7 @@ MANIFEST = (
     "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\n"
     "spec:\n  containers: [{{name: a, image: 'a:{i}'}}]\n"
 )
-BUMP = MANIFEST.format(i=33)
+BUMP, BUMP4 = MANIFEST.format(i=33), MANIFEST.format(i=44)
 
 
 def seed() -> dict[str, str]:
@@ -140,6 +140,7 @@ GOALS = {"first": 6, "update": 5, "no-op": 1}
 TREE_PAGE = "/repository/tree"  # GitLab lists a tree 100 entries a page: 11 pages here
 FIRST, UPDATE = "first scan, 1,000 files", "one manifest changed"
 NOOP, NOOP_AGAIN = "no-op rescan after the update", "no-op rescan again"
+UPDATE_AGAIN = "another manifest changed"
 NOOP_RESTARTED = "no-op rescan, restarted worker"
 
 
@@ -156,22 +157,25 @@ def forge_rows(kind: str, fake: FakeForge, pem: str, names: dict[str, str]) -> l
     worker, cache = adapter(kind, fake, pem), ReportCache()
     rows: list[Row] = []
 
-    def measure(forge: Forge, what: str, step: str, cache: ReportCache) -> None:
+    def measure(forge: Forge, what: str, step: str, cache: ReportCache, head: str | None) -> None:
+        """`head`: the head the job names, as a push's does (an installation's names none)."""
         calls, free = forge.api_calls, int(getattr(forge, "not_modified", 0))
         fake.reset_requests()
-        outcome = scan.run(forge, job, cache=cache)
+        outcome = scan.run(forge, replace(job, head_sha=head), cache=cache)
         spent = forge.api_calls - calls
         free = int(getattr(forge, "not_modified", 0)) - free
         pages = sum(path.endswith(TREE_PAGE) for _, path in fake.requests)
         label = f"{what} ({outcome.action})"
         rows.append((kind, label, spent, spent - free, baseline[step], pages))
 
-    measure(worker, FIRST, "first", cache)
-    fake.push_commit(bot_repo.full_name, "main", {"deploy/app3.yaml": BUMP}, "bump")
-    measure(worker, UPDATE, "update", cache)
-    measure(worker, NOOP, "no-op", cache)
-    measure(worker, NOOP_AGAIN, "no-op", cache)
-    measure(adapter(kind, fake, pem), NOOP_RESTARTED, "no-op", ReportCache())
+    measure(worker, FIRST, "first", cache, None)
+    head = fake.push_commit(bot_repo.full_name, "main", {"deploy/app3.yaml": BUMP}, "bump")
+    measure(worker, UPDATE, "update", cache, head)
+    measure(worker, NOOP, "no-op", cache, head)
+    measure(worker, NOOP_AGAIN, "no-op", cache, head)
+    head = fake.push_commit(bot_repo.full_name, "main", {"deploy/app4.yaml": BUMP4}, "bump")
+    measure(worker, UPDATE_AGAIN, "update", cache, head)
+    measure(adapter(kind, fake, pem), NOOP_RESTARTED, "no-op", ReportCache(), head)
     return rows
 
 

@@ -30,6 +30,18 @@ PULL_TYPES: dict[str, type | tuple[type, ...]] = {
     "isCrossRepository": bool,
     "labels": dict,  # LabelConnection
 }
+# docs.github.com/en/graphql/reference/objects#ref, #comparison, #commit, #gitactor
+REF_TYPES: dict[str, type | tuple[type, ...]] = {
+    "target": dict,  # GitObject
+    "refUpdateRule": (dict, type(None)),  # RefUpdateRule, null: no rule applies
+    "rules": (dict, type(None)),  # RepositoryRuleConnection
+}
+COMMIT_TYPES: dict[str, type | tuple[type, ...]] = {
+    "oid": str,  # GitObjectID!
+    "message": str,
+    "parents": dict,  # CommitConnection!
+    "author": (dict, type(None)),  # GitActor
+}
 # docs.gitlab.com/api/graphql/reference/#repositoryblob
 X_BASE64 = base64.b64encode(b"x\n").decode()
 GITLAB_BLOB_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -188,3 +200,37 @@ def test_gitlab_blob_reads_answer_gitlabs_blob_fields(fake_forge: FakeForge) -> 
     assert gitlab_blobs.exact_texts(answer, paths) == {"k8s/deploy.yaml": b"kind: Deployment\n"}
     unseen = gitlab_blobs_answer(fake_forge, head, paths, project="acme/secret")
     assert unseen["data"]["project"] is None
+
+
+def test_overview_with_the_branch_names_its_state_and_the_comparison(
+    fake_forge: FakeForge,
+) -> None:
+    """As REST's branch (protected) and compare/main...bot (its commits, oldest first)."""
+    main = seeded(fake_forge)
+    first = fake_forge.push_commit(REPO, "bot", {"a": "a"}, "work")
+    second = fake_forge.push_commit(REPO, "bot", {"b": "b"}, "more")
+    fake_forge.protect_branch(REPO, "bot", ruleset=True)
+    variables = {"owner": "acme", "name": "app", "branch": "bot", "ref": "refs/heads/bot"}
+    answer = graphql(fake_forge, github_graphql.OVERVIEW_WITH_BRANCH, variables).json()
+    assert "errors" not in answer
+    repository = answer["data"]["repository"]
+    ref = repository["ref"]
+    typed(ref, REF_TYPES)
+    assert ref["target"]["oid"] == second and ref["rules"]["totalCount"] == 1
+    assert ref["refUpdateRule"] is None  # a ruleset is not a branch protection rule
+    rest = http("GET", f"{fake_forge.github_api_url}/repos/{REPO}/branches/bot", token=TOKEN)
+    assert rest.json()["protected"] is True
+    assert repository["defaultBranchRef"]["target"]["oid"] == main
+    commits = repository["defaultBranchRef"]["compare"]["commits"]
+    assert commits["totalCount"] == 2
+    for node in commits["nodes"]:
+        typed(node, COMMIT_TYPES)
+    compare = http(
+        "GET", f"{fake_forge.github_api_url}/repos/{REPO}/compare/main...bot", token=TOKEN
+    )
+    assert [n["oid"] for n in commits["nodes"]] == [c["sha"] for c in compare.json()["commits"]]
+    assert [n["oid"] for n in commits["nodes"]] == [first, second]
+    absent = {**variables, "ref": "refs/heads/nope", "branch": "nope"}
+    gone = graphql(fake_forge, github_graphql.OVERVIEW_WITH_BRANCH, absent).json()
+    assert gone["data"]["repository"]["ref"] is None
+    assert gone["data"]["repository"]["defaultBranchRef"]["compare"] is None

@@ -16,12 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-BATCH_FILES = 100  # GitLab's largest page of a connection
+# GitLab refuses a query whose complexity passes 250 (https://docs.gitlab.com/api/graphql/#limits)
+# and counts a connection's fields once per item it may return: 50 files of three fields stay
+# under it, GitLab's largest page (100) would not.
+BATCH_FILES = 50
 QUERY = """
 query($project: ID!, $ref: String!, $paths: [String!]!) {
   project(fullPath: $project) {
     repository {
-      blobs(ref: $ref, paths: $paths, first: 100) { nodes { path rawTextBlob rawSize } }
+      blobs(ref: $ref, paths: $paths, first: 50) { nodes { path rawTextBlob rawSize } }
     }
   }
 }
