@@ -104,6 +104,11 @@ class FakeForge:
                 full_name, branch, files, message, author, parent, orphan=orphan
             )
 
+    def tag(self, full_name: str, name: str, sha: str) -> None:
+        """A lightweight tag `name` at `sha` (a name git resolves before a branch's)."""
+        with self._state.lock:
+            self._state.require_repo(full_name).bare.update_ref(f"refs/tags/{name}", sha, None)
+
     def protect_branch(self, full_name: str, branch: str, *, ruleset: bool = False) -> None:
         """Give `branch` a protection rule, or on GitHub make it the target of a ruleset (the
         APIs then show it as protected)."""

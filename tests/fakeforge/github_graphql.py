@@ -44,8 +44,7 @@ class GitHubGraphQlRoutes:
         query, variables = body.get("query"), body.get("variables") or {}
         for field in sorted(self.state.github_graphql_lacks):
             if isinstance(query, str) and re.search(rf"\b{field}\s*[({{]", query):
-                # As GitHub answers a document naming a field its schema does not have.
-                return _errors(f"Field '{field}' doesn't exist on type", kind="undefinedField")
+                return _undefined_field(field)
         if isinstance(query, str) and is_overview(query):
             return overview(self.state, call, query, variables)
         if isinstance(query, str) and is_blob_query(query):
@@ -139,6 +138,15 @@ def _restore(repo: Repository, name: str, before: str | None) -> None:
             repo.bare.delete_ref(name, current)
     else:
         repo.bare.update_ref(name, before, current)
+
+
+def _undefined_field(field: str) -> Response:
+    """As GitHub answers a document naming a field its schema does not have."""
+    error = {
+        "message": f"Field '{field}' doesn't exist on type 'Ref'",
+        "extensions": {"code": "undefinedField", "typeName": "Ref", "fieldName": field},
+    }
+    return json_response(200, {"errors": [error]})
 
 
 def _errors(message: str, kind: str = "UNPROCESSABLE") -> Response:

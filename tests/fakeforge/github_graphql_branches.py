@@ -5,9 +5,10 @@ What GitHub documents (https://docs.github.com/en/graphql/reference/objects#ref)
 when the ref does not exist; `refUpdateRule` is the branch protection rule that applies to it,
 as a non-admin sees it (null: none); `rules` lists the active rulesets' rules for it;
 `Ref.compare(headRef:)` compares the ref as the base with another head ("if the comparison can
-be made": null without a common ancestor), its `commits` being the head's commits that the base
-does not reach, oldest first, `totalCount` all of them. No query parser: the query passes
-`$ref` (the qualified name) and `$branch` (the compare's head).
+be made": null without a common ancestor), `baseTarget`/`headTarget` the two commits compared,
+its `commits` the head's commits that the base does not reach, oldest first, `totalCount` all
+of them. `headRef` resolves as git does (a tag before a branch of the same name). No query
+parser: the query passes `$ref` (the qualified name) and `$branch` (the compare's head).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def compare(repo: Repository, base: str, head_ref: str) -> dict[str, Any] | None
         return None
     ahead = list(reversed(repo.bare.rev_list(head, exclude=base)))
     nodes = [_commit(info) for sha in ahead[:PAGE] if (info := repo.bare.commit_info(sha))]
-    return {"commits": {"totalCount": len(ahead), "nodes": nodes}}
+    commits = {"totalCount": len(ahead), "nodes": nodes}
+    return {"baseTarget": {"oid": base}, "headTarget": {"oid": head}, "commits": commits}
 
 
 def _commit(info: CommitInfo) -> dict[str, Any]:

@@ -102,9 +102,10 @@ class GitLabRepositoryRoutes:
 
     def get_branch(self, call: ApiCall, params: Params) -> Response:
         repo = self._project(call, params)
-        if repo.branch_head(params["branch"]) is None:
+        head = repo.branch_head(params["branch"])
+        if head is None:
             not_found("Branch")
-        info = _commit(repo, params["branch"])
+        info = _commit(repo, head)  # the branch's, even where a tag has the same name
         return json_response(200, view(call).branch(repo, params["branch"], info))
 
     def create_branch(self, call: ApiCall, params: Params) -> Response:

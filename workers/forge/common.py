@@ -88,18 +88,20 @@ def read_each(forge: ReadsFiles, repo: RepoRef, paths: Sequence[str], sha: str) 
 class ReadsBranches(Protocol):
     def branch(self, repo: RepoRef, branch: str) -> BranchInfo | None: ...
 
-    def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]: ...
+    def branch_commits(self, repo: RepoRef, head: str, base_sha: str) -> list[CommitInfo]: ...
 
 
 def branch_state_by_rest(
     forge: ReadsBranches, repo: RepoRef, branch: str, base_sha: str
 ) -> BranchState | None:
-    """The branch (head, protection), then its commits since `base_sha`: two requests."""
+    """The branch (head, protection), then its commits since `base_sha`: two requests. The
+    comparison names the head read, not the branch: a tag of the same name, or a push between
+    the two requests, would otherwise compare something else."""
     info = forge.branch(repo, branch)
     if info is None:
         return None
     try:
-        commits = forge.branch_commits(repo, branch, base_sha)
+        commits = forge.branch_commits(repo, info.head, base_sha)
     except NotFound:  # no common history with the base (or the branch went meanwhile)
         return BranchState(info.head, info.protected, since_base=None)
     return BranchState(info.head, info.protected, tuple(commits))

@@ -208,8 +208,10 @@ class GitHubForge:
         api, with_branch = self._api(repo), repo.installation_id not in self._branch_by_rest
         try:
             seen = github_graphql.overview(api, repo.full_name, pulls_from, with_branch=with_branch)
-        except github_graphql.Unsupported:
-            self._branch_by_rest.add(repo.installation_id)
+        except github_graphql.Unanswered as partial:
+            if isinstance(partial, github_graphql.Unsupported):
+                self._branch_by_rest.add(repo.installation_id)
+            # Without the branch, as before (a repository that is not there raises NotFound).
             seen = github_graphql.overview(api, repo.full_name, pulls_from)
         self._repositories[repo.full_name] = (seen.default_branch, seen.node_id)
         return seen
@@ -279,8 +281,9 @@ class GitHubForge:
                 pass
         return branch_state_by_rest(self, repo, branch, base_sha)
 
-    def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
-        path = f"{self._repo(repo)}/compare/{base_sha}...{quote(branch)}"
+    def branch_commits(self, repo: RepoRef, head: str, base_sha: str) -> list[CommitInfo]:
+        """The commits `head` (a commit or a branch) reaches and `base_sha` does not."""
+        path = f"{self._repo(repo)}/compare/{base_sha}...{quote(head)}"
         data = self._api(repo).call("GET", path)
         return newest_first([_commit(item) for item in data.get("commits", [])])
 

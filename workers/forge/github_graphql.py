@@ -54,7 +54,9 @@ PULLS = """
 # The bot's branch: `refUpdateRule` is its branch protection rule as a non-admin sees it and
 # `rules` the active rulesets' rules for it (https://docs.github.com/en/graphql/reference/objects#ref):
 # REST's `protected` is true for either. `compare` (on the default branch) lists the branch's
-# commits that the default branch's head does not reach, as REST's compare/HEAD...branch.
+# commits that the default branch's head does not reach, as REST's compare/HEAD...branch; its
+# `headTarget` must be the `ref` read (a tag of the same name, or a push between the two reads,
+# would compare something else).
 BRANCH = """
     ref(qualifiedName: $ref) {
       target { oid }
@@ -63,6 +65,7 @@ BRANCH = """
     }"""
 COMPARE = """
       compare(headRef: $branch) {
+        baseTarget { oid } headTarget { oid }
         commits(first: 100) {
           totalCount
           nodes { oid message parents(first: 10) { nodes { oid } } author { name email } }
@@ -113,6 +116,11 @@ class Overview:
     branch_read: bool = False
 
 
+# Error types (GitHub's `type`, graphql-ruby's `extensions.code`) that name what this GitHub or
+# this token will refuse every time.
+FOR_GOOD = frozenset({"undefinedField", "FORBIDDEN"})
+
+
 class Unanswered(Exception):
     """GraphQL could not say exactly what REST would: the caller asks REST."""
 
@@ -160,7 +168,7 @@ def overview(
                 key=lambda pull: -pull.number,
             )
         ),
-        branch=_branch_state(repository) if with_branch and head else None,
+        branch=_branch_state(repository, str(head)) if with_branch and head else None,
         branch_read=with_branch and bool(head),
     )
 
@@ -175,18 +183,24 @@ def branch_state(api: GitHubApi, full_name: str, branch: str, base_sha: str) -> 
     default = repository.get("defaultBranchRef") or {}
     if (default.get("target") or {}).get("oid") != base_sha:
         raise Unanswered(f"github {full_name}: the default branch moved")
-    return _branch_state(repository)
+    return _branch_state(repository, base_sha)
 
 
 def _answered(answer: dict[str, Any], full_name: str) -> dict[str, Any]:
+    """The repository the answer names. Unsupported when it carries errors that asking again
+    would meet again (a field this GitHub's schema lacks, one this token may not read),
+    Unanswered for any other error: a partial answer's nulls would say something else here."""
     repository = (answer.get("data") or {}).get("repository")
-    if answer.get("errors") or not isinstance(repository, dict):
-        # Partial: what failed answered null, and null says something else here.
-        raise Unsupported(f"github {full_name}: the query was not answered in full")
-    return repository
+    errors = [error for error in answer.get("errors") or [] if isinstance(error, dict)]
+    if not errors and isinstance(repository, dict):
+        return repository
+    kinds = {error.get("type") or (error.get("extensions") or {}).get("code") for error in errors}
+    if errors and kinds <= FOR_GOOD:
+        raise Unsupported(f"github {full_name}: the query names what this GitHub cannot answer")
+    raise Unanswered(f"github {full_name}: the query was not answered in full")
 
 
-def _branch_state(repository: dict[str, Any]) -> BranchState | None:
+def _branch_state(repository: dict[str, Any], base_sha: str) -> BranchState | None:
     ref = repository.get("ref")
     if ref is None:
         return None
@@ -197,6 +211,12 @@ def _branch_state(repository: dict[str, Any]) -> BranchState | None:
     comparison = (repository.get("defaultBranchRef") or {}).get("compare")
     if comparison is None:  # no common ancestor
         return BranchState(head, protected, since_base=None)
+    compared = (
+        (comparison.get("baseTarget") or {}).get("oid"),
+        (comparison.get("headTarget") or {}).get("oid"),
+    )
+    if compared != (base_sha, head):
+        raise Unanswered("the comparison is not of the branch read with the head read")
     listed = comparison["commits"]
     commits = [_commit(node) for node in listed.get("nodes") or []]
     complete = int(listed.get("totalCount", 0)) <= len(commits)

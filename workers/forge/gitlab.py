@@ -89,6 +89,7 @@ class GitLabForge:
         self._default_branches: dict[str, str] = {}
         # This instance's GraphQL cannot answer the overview (older than 17.10): REST only.
         self._no_overview = False
+        self._no_blob_queries = False  # the instance refuses blob queries for good
         # merge requests the overview read, by project: (source branch, newest first)
         self._prefetched: dict[str, tuple[str, tuple[ChangeRequest, ...]]] = {}
         # The diff refs of the merge requests a review just read, for its discussions' positions.
@@ -115,14 +116,13 @@ class GitLabForge:
         them from there). Where GraphQL cannot, REST: the project (once), then the branch."""
         self._prefetched.pop(repo.full_name, None)  # never outlives the scan that read it
         seen = None if self._no_overview else self._overview(repo, requests_from)
-        if seen is not None:
-            name, head = seen.default_branch or "", seen.head
-            if seen.default_branch is not None:
-                self._default_branches[repo.full_name] = seen.default_branch
-            if requests_from is not None and seen.requests is not None:
-                self._prefetched[repo.full_name] = (requests_from, seen.requests)
-        else:
-            name = self._default_branch_name(repo)
+        if seen is not None and seen.default_branch is not None:
+            self._default_branches[repo.full_name] = seen.default_branch
+        if seen is not None and requests_from is not None and seen.requests is not None:
+            self._prefetched[repo.full_name] = (requests_from, seen.requests)
+        head = None if seen is None else seen.head
+        name = self._default_branch_name(repo)
+        if head is None:  # GraphQL could not name it (HEAD names no branch there): REST
             head = self.branch_head(repo, name)
         if head is None:
             raise NotFound(f"gitlab {repo.full_name}: default branch {name} has no commits")
@@ -179,12 +179,16 @@ class GitLabForge:
         """From the listing kept for an earlier commit of the repository, when that costs
         fewer calls than the tree's pages (a compare and a blob query at least)."""
         old = self._listings.latest(repo)
-        if old is None:
+        if old is None or self._no_blob_queries:
             return None
         pages = gitlab_listing.full_listing_pages(old[1], self._per_page)
         if pages <= 2:
             return None
-        return gitlab_listing.derive(self._api, repo.full_name, old, sha, pages)
+        try:
+            return gitlab_listing.derive(self._api, repo.full_name, old, sha, pages)
+        except gitlab_overview.Unsupported:
+            self._no_blob_queries = True  # refused for good: not asked again
+            return None
 
     def group_projects(self, group: str) -> list[str]:
         # https://docs.gitlab.com/api/groups/#list-projects
@@ -206,12 +210,12 @@ class GitLabForge:
         return self._api.raw(file_path, {"ref": sha})
 
     def read_files(self, repo: RepoRef, paths: Sequence[str], sha: str) -> dict[str, bytes]:
-        """A hundred files a GraphQL query; what it cannot give exactly (binary, not UTF-8,
+        """Fifty files a GraphQL query; what it cannot give exactly (binary, not UTF-8,
         refused) comes by REST, one raw file each."""
         listing = self._listings.get(repo, sha)
         wanted = [p for p in paths if listing is None or p in listing.entries]
         contents: dict[str, bytes] = {}
-        for batch in gitlab_blobs.batches(wanted):
+        for batch in gitlab_blobs.batches([] if self._no_blob_queries else wanted):
             try:
                 answer = self._api.graphql(
                     gitlab_blobs.QUERY, gitlab_blobs.variables(repo.full_name, sha, batch)
@@ -220,6 +224,9 @@ class GitLabForge:
                 if type(refused) not in (ForgeError, NotFound):  # NotFound: no GraphQL there
                     raise  # rate limited, gone, forbidden, transient: REST would fare no better
                 answer = None  # GraphQL refused the query itself: these files by REST
+            if gitlab_overview.refused_for_good(answer):
+                self._no_blob_queries = True  # over this instance's limits: REST from now on
+                break
             contents.update(gitlab_blobs.exact_texts(answer, batch))
         rest = [path for path in wanted if path not in contents]
         return contents | read_each(self, repo, rest, sha)
@@ -239,8 +246,9 @@ class GitLabForge:
     def branch_state(self, repo: RepoRef, branch: str, base_sha: str) -> BranchState | None:
         return branch_state_by_rest(self, repo, branch, base_sha)
 
-    def branch_commits(self, repo: RepoRef, branch: str, base_sha: str) -> list[CommitInfo]:
-        params = {"from": base_sha, "to": branch}
+    def branch_commits(self, repo: RepoRef, head: str, base_sha: str) -> list[CommitInfo]:
+        """The commits `head` (a commit or a branch) reaches and `base_sha` does not."""
+        params = {"from": base_sha, "to": head}
         data = self._api.call(
             "get", f"{project_path(repo.full_name)}/repository/compare", params=params
         )

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from workers.forge.base import ForgeError, NotFound, TreeEntry
 from workers.forge.common import Listing, batched
 from workers.forge.gitlab_api import GitLabApi
+from workers.forge.gitlab_overview import Unsupported, refused_for_good
 
 # The fewest files a diff may list before GitLab cuts it: `diff_max_files` defaults to 1,000
 # and may only be raised (to 3,000): https://docs.gitlab.com/administration/diff_limits/
@@ -89,7 +90,8 @@ def derive(
 
 
 def blob_ids(api: GitLabApi, full_name: str, sha: str, paths: list[str]) -> dict[str, str] | None:
-    """path -> blob id at `sha` for the paths GraphQL answers; None when it refused."""
+    """path -> blob id at `sha` for the paths GraphQL answers; None when it refused, and
+    Unsupported when it will refuse every time (over this instance's complexity limit)."""
     found: dict[str, str] = {}
     for batch in batched(paths, BATCH_PATHS):
         variables = {"project": full_name, "ref": sha, "paths": list(batch)}
@@ -99,6 +101,8 @@ def blob_ids(api: GitLabApi, full_name: str, sha: str, paths: list[str]) -> dict
             if type(refused) not in (ForgeError, NotFound):
                 raise  # rate limited, forbidden, transient: the listing would fare no better
             return None
+        if refused_for_good(answer):
+            raise Unsupported("the blob query is refused", lacking=True)
         found.update(_oids(answer, set(batch)))
     return found
 

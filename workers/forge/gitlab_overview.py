@@ -145,6 +145,12 @@ def _as_rest(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def refused_for_good(answer: Any) -> bool:
+    """Whether the answer refuses what this instance will refuse every time it is asked."""
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    return bool(errors) and _FOR_GOOD.search(_messages(answer)) is not None
+
+
 def _messages(answer: Any) -> str:
     errors = answer.get("errors") if isinstance(answer, dict) else None
     if not isinstance(errors, list):

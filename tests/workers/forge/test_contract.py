@@ -253,6 +253,18 @@ def test_branch_state_lists_commits_beyond_base_newest_first(subject: Subject) -
     assert subject.forge.branch_state(repo, "nope", head) is None
 
 
+def test_branch_state_compares_the_branch_not_a_tag_of_its_name(subject: Subject) -> None:
+    """A tag named like the bot's branch, at the default head, must not make a person's commit
+    on the branch disappear from the comparison (it would then count as all the bot's)."""
+    repo = subject.seed(FILES)
+    _, head = subject.forge.default_branch(repo)
+    theirs = subject.fake.push_commit(REPO, BOT_BRANCH, {"n.txt": "n"}, "someone's")
+    subject.fake.tag(REPO, BOT_BRANCH, head)
+    state = subject.forge.branch_state(repo, BOT_BRANCH, head)
+    assert state is not None and state.since_base is not None
+    assert (state.head, [c.sha for c in state.since_base]) == (theirs, [theirs])
+
+
 def test_branch_state_shows_protection(subject: Subject) -> None:
     repo = subject.seed(FILES)
     _, head = subject.forge.default_branch(repo)

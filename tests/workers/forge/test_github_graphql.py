@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.forge_subjects import REPO, Subject
-from workers.forge.base import ChangeRequestState, FileChange
+from workers.forge.base import ChangeRequestState, FileChange, NotFound
 from workers.forge.github import GitHubForge
 from workers.scan.pr import BOT_TRAILER, branch_facts
 
@@ -53,7 +53,7 @@ def test_a_moved_default_branch_is_compared_by_rest_with_the_scanned_head(
     github.reset_counts()
     facts = branch_facts(github.forge, repo, BRANCH, scanned)
     assert (facts.head, facts.foreign_commits) == (ours, 0)
-    rest = [f"/branches/{BRANCH}", f"/compare/{scanned}...{BRANCH}"]
+    rest = [f"/branches/{BRANCH}", f"/compare/{scanned}...{ours}"]
     assert paths(github) == ["/api/graphql", *rest]
 
 
@@ -145,7 +145,7 @@ def test_an_overview_github_cannot_answer_in_full_is_asked_again_without_the_bra
     """Once per installation: afterwards the branch is read by REST, the overview without it."""
     repo = github.seed(FILES)
     github.forge.default_branch(repo)
-    github.fake.push_commit(REPO, BRANCH, {"x": "x"}, "someone's")
+    theirs = github.fake.push_commit(REPO, BRANCH, {"x": "x"}, "someone's")
     github.fake.protect_branch(REPO, BRANCH, ruleset=True)
     github.fake.forbid_github_graphql_field("rules")
     pushed = github.fake.push_commit(REPO, "main", {"README.md": "# two\n"}, "two")
@@ -154,8 +154,51 @@ def test_an_overview_github_cannot_answer_in_full_is_asked_again_without_the_bra
     assert paths(github) == ["/api/graphql", "/api/graphql"]
     facts = branch_facts(github.forge, repo, BRANCH, pushed)
     assert (facts.protected, facts.foreign_commits) == (True, 1)
-    assert paths(github)[2:] == [f"/branches/{BRANCH}", f"/compare/{pushed}...{BRANCH}"]
+    assert paths(github)[2:] == [f"/branches/{BRANCH}", f"/compare/{pushed}...{theirs}"]
     again = github.fake.push_commit(REPO, "main", {"README.md": "# three\n"}, "three")
     github.reset_counts()
     github.forge.default_branch(repo, requests_from=BRANCH, head_hint=again)
     assert paths(github) == ["/api/graphql"]
+
+
+def test_a_branch_state_github_cannot_answer_is_asked_by_rest_from_then_on(
+    github: Subject,
+) -> None:
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo)
+    bot_commit(github, head)
+    github.fake.drop_github_graphql_field("rules")
+    github.reset_counts()
+    branch_facts(github.forge, repo, BRANCH, head)
+    assert paths(github)[0] == "/api/graphql" and len(paths(github)) == 3
+    github.reset_counts()
+    branch_facts(github.forge, repo, BRANCH, head)
+    assert len(paths(github)) == 2 and "/api/graphql" not in paths(github)
+
+
+def test_a_repository_that_is_not_there_does_not_turn_graphql_off(github: Subject) -> None:
+    """Only what GitHub would refuse every time does: a missing repository is NotFound."""
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo)
+    with pytest.raises(NotFound):
+        github.forge.default_branch(github.ref("acme/gone"), requests_from=BRANCH, head_hint="a")
+    bot_commit(github, head)
+    pushed = github.fake.push_commit(REPO, "main", {"README.md": "# two\n"}, "two")
+    github.forge.default_branch(repo, requests_from=BRANCH, head_hint=pushed)
+    github.reset_counts()
+    assert branch_facts(github.forge, repo, BRANCH, pushed).head is not None
+    assert paths(github) == []  # read with the head, as before
+
+
+def test_the_branch_read_with_a_head_does_not_outlive_its_scan(github: Subject) -> None:
+    """A scan that stopped before using it (a disabled config, a dry run) leaves it unused:
+    the next scan, at the same head, reads the branch again."""
+    repo = github.seed(FILES)
+    _, head = github.forge.default_branch(repo)
+    bot_commit(github, head)
+    pushed = github.fake.push_commit(REPO, "main", {"README.md": "# two\n"}, "two")
+    github.forge.default_branch(repo, requests_from=BRANCH, head_hint=pushed)
+    theirs = github.fake.push_commit(REPO, BRANCH, {"n.txt": "n"}, "someone's")
+    github.forge.default_branch(repo, requests_from=BRANCH, head_hint=pushed)
+    facts = branch_facts(github.forge, repo, BRANCH, pushed)
+    assert (facts.head, facts.foreign_commits) == (theirs, 1)

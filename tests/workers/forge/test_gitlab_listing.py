@@ -257,3 +257,63 @@ def test_no_kept_listing_of_the_repository_means_the_full_listing(subject: Subje
     listed = forge.list_files(other, other_head)
     assert sent(subject) == ["GET tree"] * full
     assert listed == truth(subject, other, other_head)
+
+
+OVER_COMPLEXITY = {
+    "errors": [{"message": "Query has complexity of 346, which exceeds max complexity of 250"}]
+}
+
+
+def test_blob_queries_over_the_instances_complexity_limit_are_not_sent_again(
+    subject: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some GitLab versions price `blobs(paths:)` above the limit whatever the page: the
+    listing, and the files, go by REST from then on, without a refused query each time."""
+    forge, _ = listed_once(subject)
+    repo = subject.ref()
+    graphql = GitLabApi.graphql
+
+    def over_the_limit(api: GitLabApi, query: str, variables: Any) -> Any:
+        answer = graphql(api, query, variables)  # sent, and counted
+        return OVER_COMPLEXITY if "blobs(" in query else answer
+
+    monkeypatch.setattr(GitLabApi, "graphql", over_the_limit)
+    new = subject.fake.push_commit(REPO, "main", {"k8s/a.yaml": "a"}, "1")
+    full = pages(subject, repo, new)
+    subject.reset_counts()
+    listed = forge.list_files(repo, new)
+    assert sent(subject) == ["GET compare", "POST graphql"] + ["GET tree"] * full
+    assert listed == truth(subject, repo, new)
+    newer = subject.fake.push_commit(REPO, "main", {"k8s/b.yaml": "b"}, "2")
+    subject.reset_counts()
+    forge.list_files(repo, newer)
+    assert sent(subject) == ["GET tree"] * full
+    subject.reset_counts()
+    assert forge.read_files(repo, ["k8s/a.yaml", "k8s/b.yaml"], newer) == {
+        "k8s/a.yaml": b"a",
+        "k8s/b.yaml": b"b",
+    }
+    assert sent(subject) == ["GET raw", "GET raw"]
+
+
+def test_file_reads_over_the_instances_complexity_limit_are_not_sent_again(
+    subject: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = subject.seed(FILES)
+    forge = subject.make()
+    head = subject.fake.branch_head(REPO, "main") or ""
+    forge.list_files(repo, head)
+    graphql = GitLabApi.graphql
+
+    def over_the_limit(api: GitLabApi, query: str, variables: Any) -> Any:
+        answer = graphql(api, query, variables)  # sent, and counted
+        return OVER_COMPLEXITY if "blobs(" in query else answer
+
+    monkeypatch.setattr(GitLabApi, "graphql", over_the_limit)
+    paths = ["k8s/app/deployment.yaml", "k8s/app/service.yaml"]
+    subject.reset_counts()
+    assert set(forge.read_files(repo, paths, head)) == set(paths)
+    assert sent(subject) == ["POST graphql", "GET raw", "GET raw"]
+    subject.reset_counts()
+    assert set(forge.read_files(repo, paths, head)) == set(paths)
+    assert sent(subject) == ["GET raw", "GET raw"]

@@ -184,3 +184,43 @@ def test_merge_requests_read_in_one_scan_never_answer_the_next(subject: Subject)
     failed = {"data": {"project": None}, "errors": [{"message": "Internal server error"}]}
     subject.fake.fail_next(1, 200, body=json.dumps(failed))
     assert scan_start(forge, subject)[1] == [opened]
+
+
+def test_a_head_graphql_does_not_name_is_read_by_rest(subject: Subject) -> None:
+    """GitLab answers the default branch but no commit for HEAD (HEAD naming a branch that is
+    gone, as imported repositories may have): the branch's head by REST, not "no commits"."""
+    subject.seed(FILES)
+    forge = subject.make()
+    assert isinstance(forge, GitLabForge)
+    headless = {"data": {"project": {"repository": {"rootRef": "main", "commit": None}}}}
+    subject.fake.fail_next(1, 200, body=json.dumps(headless))
+    subject.reset_counts()
+    assert forge.default_branch(subject.ref()) == ("main", subject.fake.branch_head(REPO, "main"))
+    assert sent(subject) == ["POST graphql", "GET main"]
+
+
+def test_a_partial_answer_is_not_taken_for_the_project(subject: Subject) -> None:
+    """Errors beside the data: what failed answered null, and null says something else here."""
+    subject.seed(FILES)
+    opened = open_request(subject)
+    forge = subject.make()
+    assert isinstance(forge, GitLabForge)
+    partial = {
+        "data": {"project": {"repository": None, "mergeRequests": {"nodes": []}}},
+        "errors": [{"message": "Internal server error", "path": ["project", "repository"]}],
+    }
+    subject.fake.fail_next(1, 200, body=json.dumps(partial))
+    subject.reset_counts()
+    head = subject.fake.branch_head(REPO, "main")
+    assert scan_start(forge, subject) == (("main", head), [opened])
+
+
+def test_merge_requests_read_for_one_branch_do_not_answer_for_another(subject: Subject) -> None:
+    subject.seed(FILES)
+    opened = open_request(subject)
+    forge = subject.make()
+    assert isinstance(forge, GitLabForge)
+    forge.default_branch(subject.ref(), requests_from="someone/else")
+    subject.reset_counts()
+    assert [r.number for r in forge.find_change_requests(subject.ref(), BRANCH, ALL)] == [opened]
+    assert sent(subject) == ["GET merge_requests"]
