@@ -264,13 +264,9 @@ OVER_COMPLEXITY = {
 }
 
 
-def test_blob_queries_over_the_instances_complexity_limit_are_not_sent_again(
-    subject: Subject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Some GitLab versions price `blobs(paths:)` above the limit whatever the page: the
-    listing, and the files, go by REST from then on, without a refused query each time."""
-    forge, _ = listed_once(subject)
-    repo = subject.ref()
+@pytest.fixture
+def blob_queries_over_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitLab answers every blob query: over the complexity limit."""
     graphql = GitLabApi.graphql
 
     def over_the_limit(api: GitLabApi, query: str, variables: Any) -> Any:
@@ -278,6 +274,16 @@ def test_blob_queries_over_the_instances_complexity_limit_are_not_sent_again(
         return OVER_COMPLEXITY if "blobs(" in query else answer
 
     monkeypatch.setattr(GitLabApi, "graphql", over_the_limit)
+
+
+@pytest.mark.usefixtures("blob_queries_over_the_limit")
+def test_blob_queries_over_the_instances_complexity_limit_are_not_sent_again(
+    subject: Subject,
+) -> None:
+    """Some GitLab versions price `blobs(paths:)` above the limit whatever the page: the
+    listing, and the files, go by REST from then on, without a refused query each time."""
+    forge, _ = listed_once(subject)
+    repo = subject.ref()
     new = subject.fake.push_commit(REPO, "main", {"k8s/a.yaml": "a"}, "1")
     full = pages(subject, repo, new)
     subject.reset_counts()
@@ -296,20 +302,14 @@ def test_blob_queries_over_the_instances_complexity_limit_are_not_sent_again(
     assert sent(subject) == ["GET raw", "GET raw"]
 
 
+@pytest.mark.usefixtures("blob_queries_over_the_limit")
 def test_file_reads_over_the_instances_complexity_limit_are_not_sent_again(
-    subject: Subject, monkeypatch: pytest.MonkeyPatch
+    subject: Subject,
 ) -> None:
     repo = subject.seed(FILES)
     forge = subject.make()
     head = subject.fake.branch_head(REPO, "main") or ""
     forge.list_files(repo, head)
-    graphql = GitLabApi.graphql
-
-    def over_the_limit(api: GitLabApi, query: str, variables: Any) -> Any:
-        answer = graphql(api, query, variables)  # sent, and counted
-        return OVER_COMPLEXITY if "blobs(" in query else answer
-
-    monkeypatch.setattr(GitLabApi, "graphql", over_the_limit)
     paths = ["k8s/app/deployment.yaml", "k8s/app/service.yaml"]
     subject.reset_counts()
     assert set(forge.read_files(repo, paths, head)) == set(paths)

@@ -75,22 +75,6 @@ def test_an_instance_before_17_10_is_read_by_rest_and_graphql_is_not_asked_again
     assert sent(subject) == ["GET main", "GET merge_requests"]  # the refusal is remembered
 
 
-def test_a_query_that_failed_for_now_falls_back_once(subject: Subject) -> None:
-    """A resolver's failure says nothing about the instance: GraphQL is asked again next time."""
-    subject.seed(FILES)
-    forge = subject.make()
-    assert isinstance(forge, GitLabForge)
-    failed = {"data": {"project": None}, "errors": [{"message": "Internal server error"}]}
-    subject.fake.fail_next(1, 200, body=json.dumps(failed))
-    subject.reset_counts()
-    head = subject.fake.branch_head(REPO, "main")
-    assert scan_start(forge, subject) == (("main", head), [])
-    assert sent(subject) == ["POST graphql", "GET acme%2Fdeploys", "GET main", "GET merge_requests"]
-    subject.reset_counts()
-    assert scan_start(forge, subject) == (("main", head), [])
-    assert sent(subject) == ["POST graphql"]
-
-
 def test_merge_requests_beyond_one_page_are_read_by_rest(subject: Subject) -> None:
     repo = subject.seed(FILES)
     closed = open_request(subject)
@@ -142,36 +126,37 @@ def test_a_project_graphql_cannot_see_is_named_by_rest(subject: Subject) -> None
     assert sent(subject) == ["POST graphql"]  # GraphQL itself is fine
 
 
-def test_a_query_over_the_instances_complexity_limit_is_not_sent_again(subject: Subject) -> None:
-    """A limit the query passes holds for every scan: REST from then on."""
+OVER_THE_LIMIT = {
+    "errors": [{"message": "Query has complexity of 260, which exceeds max complexity of 250"}]
+}
+FAILED_FOR_NOW = {"data": {"project": None}, "errors": [{"message": "Internal server error"}]}
+BY_REST = ["GET main", "GET merge_requests"]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "next_scan"),
+    [
+        (200, json.dumps(OVER_THE_LIMIT), BY_REST),
+        (404, '{"message": "404 Not Found"}', BY_REST),
+        # A resolver's failure says nothing about the instance: GraphQL is asked again.
+        (200, json.dumps(FAILED_FOR_NOW), ["POST graphql"]),
+    ],
+    ids=["over-the-complexity-limit", "no-graphql-endpoint", "failed-for-now"],
+)
+def test_a_refused_query_falls_back_to_rest_and_only_a_lasting_refusal_is_remembered(
+    subject: Subject, status: int, body: str, next_scan: list[str]
+) -> None:
     subject.seed(FILES)
     forge = subject.make()
     assert isinstance(forge, GitLabForge)
-    over = {
-        "errors": [{"message": "Query has complexity of 260, which exceeds max complexity of 250"}]
-    }
-    subject.fake.fail_next(1, 200, body=json.dumps(over))
+    subject.fake.fail_next(1, status, body=body)
     subject.reset_counts()
     head = subject.fake.branch_head(REPO, "main")
     assert scan_start(forge, subject) == (("main", head), [])
-    assert sent(subject) == ["POST graphql", "GET acme%2Fdeploys", "GET main", "GET merge_requests"]
+    assert sent(subject) == ["POST graphql", "GET acme%2Fdeploys", *BY_REST]
     subject.reset_counts()
     assert scan_start(forge, subject) == (("main", head), [])
-    assert sent(subject) == ["GET main", "GET merge_requests"]
-
-
-def test_an_instance_without_a_graphql_endpoint_is_read_by_rest(subject: Subject) -> None:
-    subject.seed(FILES)
-    forge = subject.make()
-    assert isinstance(forge, GitLabForge)
-    subject.fake.fail_next(1, 404, body='{"message": "404 Not Found"}')
-    subject.reset_counts()
-    head = subject.fake.branch_head(REPO, "main")
-    assert scan_start(forge, subject) == (("main", head), [])
-    assert sent(subject) == ["POST graphql", "GET acme%2Fdeploys", "GET main", "GET merge_requests"]
-    subject.reset_counts()
-    assert scan_start(forge, subject) == (("main", head), [])
-    assert sent(subject) == ["GET main", "GET merge_requests"]
+    assert sent(subject) == next_scan
 
 
 def test_merge_requests_read_in_one_scan_never_answer_the_next(subject: Subject) -> None:

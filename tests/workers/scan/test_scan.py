@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -384,6 +386,25 @@ def test_our_stale_branch_without_a_pr_is_reused(subject: Subject) -> None:
     assert head is not None and BOT_TRAILER in subject.fake.commit_message(REPO, head)
 
 
+@contextmanager
+def someone_pushes_after(subject: Subject, method: str) -> Iterator[list[str]]:
+    """Each time the adapter's `method` returns, a person pushes to the bot's branch; the
+    heads they pushed."""
+    original = getattr(subject.forge, method)
+    pushed: list[str] = []
+
+    def then_someone_pushes(*args: object, **kwargs: object) -> object:
+        result = original(*args, **kwargs)
+        pushed.append(subject.fake.push_commit(REPO, DEFAULT_BRANCH, {"NOTES.md": "x\n"}, "mine"))
+        return result
+
+    setattr(subject.forge, method, then_someone_pushes)
+    try:
+        yield pushed
+    finally:
+        delattr(subject.forge, method)
+
+
 def test_a_push_after_the_branch_was_read_with_the_head_is_never_overwritten(
     subject: Subject,
 ) -> None:
@@ -392,22 +413,13 @@ def test_a_push_after_the_branch_was_read_with_the_head_is_never_overwritten(
     subject.seed({"k8s/web.yaml": DEPLOYMENT})
     run(subject)
     pushed_main = subject.fake.push_commit(REPO, "main", {"k8s/job.yaml": JOB}, "add a job")
-    listed = subject.forge.list_files
-    pushed: list[str] = []
-
-    def then_someone_pushes(*args: object, **kwargs: object) -> object:
-        files = listed(*args, **kwargs)  # type: ignore[arg-type]
-        pushed.append(subject.fake.push_commit(REPO, DEFAULT_BRANCH, {"NOTES.md": "x\n"}, "mine"))
-        return files
-
-    subject.forge.list_files = then_someone_pushes  # type: ignore[method-assign,assignment]
-    try:  # GitHub: the write is refused, and the task retries; GitLab reads the branch later
-        first = run(subject, head=pushed_main).action
-    except Transient:
-        first = "retried"
+    with someone_pushes_after(subject, "list_files") as pushed:
+        try:  # GitHub: the write is refused, and the task retries; GitLab reads the branch later
+            first = run(subject, head=pushed_main).action
+        except Transient:
+            first = "retried"
     assert first == ("retried" if subject.kind == "github" else "hands-off")
     assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
-    subject.forge.list_files = listed  # type: ignore[method-assign]
     assert run(subject, head=pushed_main).action == "hands-off"
     assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
 
@@ -416,19 +428,10 @@ def test_a_push_between_the_check_and_the_write_is_never_overwritten(subject: Su
     subject.seed({"k8s/web.yaml": DEPLOYMENT})
     run(subject)
     subject.fake.push_commit(REPO, "main", {"k8s/job.yaml": JOB}, "add a job")
-    checked = subject.forge.branch_state
-    pushed: list[str] = []
-
-    def then_someone_pushes(*args: object, **kwargs: object) -> object:
-        state = checked(*args, **kwargs)  # type: ignore[arg-type]
-        pushed.append(subject.fake.push_commit(REPO, DEFAULT_BRANCH, {"NOTES.md": "x\n"}, "mine"))
-        return state
-
-    subject.forge.branch_state = then_someone_pushes  # type: ignore[method-assign,assignment]
-    with pytest.raises(Transient):  # retried by the task: the next attempt decides afresh
+    # Retried by the task: the next attempt decides afresh.
+    with someone_pushes_after(subject, "branch_state") as pushed, pytest.raises(Transient):
         run(subject)
     assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
-    subject.forge.branch_state = checked  # type: ignore[method-assign]
     assert run(subject).action == "hands-off"
     assert subject.fake.branch_head(REPO, DEFAULT_BRANCH) == pushed[0]
 
