@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.forge_subjects import REPO, Subject
+from tests.workers.scan.test_scan_kustomize import BASE, PATCH  # the same base and overlay patch
 from workers.config.model import DEFAULT_BRANCH
 from workers.jobs import ScanJob
 from workers.render import helm, kustomize
@@ -36,21 +37,6 @@ spec:
           image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
           imagePullPolicy: {{ .Values.image.pullPolicy }}
 """
-BASE = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  template:
-    spec:
-      containers:
-        - name: web
-          image: registry.example.com/web:1.2
-"""
-PATCH = BASE.replace(
-    "          image: registry.example.com/web:1.2\n", "          imagePullPolicy: IfNotPresent\n"
-)
 
 
 def chart(name: str) -> dict[str, str]:
